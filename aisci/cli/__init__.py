@@ -1,0 +1,33 @@
+"""The `aisci` command. Commands import heavy libraries inside their bodies so `--help` stays instant."""
+
+import sys
+
+import typer
+
+from aisci.cli import config, doctor, llm
+
+app = typer.Typer(
+    name="aisci",
+    help="Automated ML research: ideas, novelty checks, sandboxed experiments, papers and reviews.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(config.app, name="config")
+app.command("doctor")(doctor.doctor)
+app.command("llm")(llm.llm)
+
+
+def main() -> None:
+    from aisci.errors import AisciError
+
+    try:
+        app()
+    except AisciError as exc:
+        from rich.console import Console
+
+        err = Console(stderr=True)
+        err.print(f"[error] {exc.message}", style="red", markup=False, highlight=False)
+        if exc.hint:
+            err.print(f"        {exc.hint}", markup=False, highlight=False)
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""`aisci doctor`: preflight checks."""

@@ -1,0 +1,1 @@
+"""`aisci llm`: one call through the gateway."""
