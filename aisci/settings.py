@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
-from aisci.errors import ConfigError
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -15,6 +14,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from aisci.errors import ConfigError
 
 ROLES = ("ideation", "coding", "writing", "review")
 Role = Literal["ideation", "coding", "writing", "review"]
@@ -40,17 +41,23 @@ class RoleModels(BaseModel):
 
 class LLMOptions(BaseModel):
     api_base: str | None = Field(None, description="OpenAI-compatible endpoint used for every hosted role")
-    api_key: SecretStr | None = Field(None, description="key for api_base (providers read their own env vars)")
+    api_key: SecretStr | None = Field(
+        None, description="key for api_base (providers read their own env vars)"
+    )
     timeout_s: float = Field(600.0, gt=0)
     max_retries: int = Field(5, ge=0, description="retries on rate limits, 5xx and timeouts")
-    retry_base_delay_s: float = Field(2.0, ge=0, description="first backoff delay; doubles per retry, with jitter")
+    retry_base_delay_s: float = Field(
+        2.0, ge=0, description="first backoff delay; doubles per retry, with jitter"
+    )
     structured_output: Literal["auto", "schema", "prompt"] = Field(
         "auto", description="schema: provider JSON-schema mode; prompt: parse the reply; auto: ask litellm"
     )
 
 
 class PrefectOptions(BaseModel):
-    api_url: str | None = Field(None, description="Prefect server API; unset runs on the embedded ephemeral API")
+    api_url: str | None = Field(
+        None, description="Prefect server API; unset runs on the embedded ephemeral API"
+    )
     work_pool: str | None = Field("gpu", description="work pool of GPU hosts for experiments")
     analytics: bool = False
 
@@ -114,7 +121,9 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         bullets = "\n".join(f"  - {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid settings:\n{bullets}", hint="check AISCI_* variables, .env and aisci.toml") from None
+        raise ConfigError(
+            f"invalid settings:\n{bullets}", hint="check AISCI_* variables, .env and aisci.toml"
+        ) from None
 
 
 def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -138,7 +147,11 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
     provided = [(name, _flatten(source())) for name, source in file_sources()]
     effective = _flatten(
         {name: getattr(settings, name) for name in Settings.model_fields}
-        | {"models": settings.models.__dict__, "llm": settings.llm.__dict__, "prefect": settings.prefect.__dict__}
+        | {
+            "models": settings.models.__dict__,
+            "llm": settings.llm.__dict__,
+            "prefect": settings.prefect.__dict__,
+        }
     )
     rows = []
     for key, value in effective.items():

@@ -1,0 +1,72 @@
+"""Structured output: JSON schemas for the provider, and reading JSON out of free text when it has none."""
+
+import copy
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+_FENCED = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def schema_of(model: type[BaseModel], max_string: int | None = None, max_items: int | None = None) -> dict:
+    """The model's JSON schema; with bounds, every string and list gets a length cap it lacked.
+
+    Small models under a grammar can otherwise loop forever inside one string.
+    """
+    schema = copy.deepcopy(model.model_json_schema())
+    if max_string or max_items:
+        _bound(schema, max_string, max_items)
+    return schema
+
+
+def _bound(node: Any, max_string: int | None, max_items: int | None) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "string" and max_string and "enum" not in node and "maxLength" not in node:
+            node["maxLength"] = max_string
+        if node.get("type") == "array" and max_items and "maxItems" not in node:
+            node["maxItems"] = max_items
+        for value in node.values():
+            _bound(value, max_string, max_items)
+    elif isinstance(node, list):
+        for value in node:
+            _bound(value, max_string, max_items)
+
+
+def response_format(model: type[BaseModel], schema: dict) -> dict:
+    return {"type": "json_schema", "json_schema": {"name": model.__name__, "schema": schema}}
+
+
+def instructions(schema: dict) -> str:
+    """What to tell a model that has no schema mode."""
+    return "Reply with one JSON object and nothing else. It must match this JSON schema:\n" + json.dumps(
+        schema, separators=(",", ":")
+    )
+
+
+def extract_json(text: str) -> Any:
+    """The JSON value in a reply: bare, fenced, or the outermost {...} span. Raises ValueError."""
+    candidates = [text.strip(), *(m.strip() for m in _FENCED.findall(text))]
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+    raise ValueError("the reply holds no JSON object")
+
+
+def parse(text: str, model: type[BaseModel]) -> BaseModel:
+    """Validate a reply against the model. Raises ValueError with a message written for the model."""
+    try:
+        return model.model_validate(extract_json(text))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"the JSON does not match the schema: {problems}") from None
+
+
+def repair_request(error: str, schema: dict) -> str:
+    return f"Your previous reply could not be used: {error}.\n{instructions(schema)}"

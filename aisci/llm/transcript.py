@@ -1,0 +1,42 @@
+"""The run's transcript: one JSON line per model exchange, secrets redacted before anything is written."""
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
+REDACTED = "[redacted]"
+
+
+def secret_values(extra: list[str] | None = None) -> list[str]:
+    """Values that must never reach disk: every credential-looking env var, plus the ones given."""
+    found = [v for k, v in os.environ.items() if k.upper().endswith(SECRET_SUFFIXES) and len(v) >= 8]
+    found += [v for v in extra or [] if v and len(v) >= 8]
+    return sorted(set(found), key=len, reverse=True)
+
+
+class Transcript:
+    def __init__(self, path: Path, secrets: list[str]) -> None:
+        self.path = path
+        self.secrets = secrets
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False, default=str)
+        for secret in self.secrets:
+            line = line.replace(secret, REDACTED)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    def spent_usd(self) -> float:
+        """What earlier exchanges of this run cost, so a resumed run keeps counting against its budget."""
+        if not self.path.exists():
+            return 0.0
+        total = 0.0
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                total += float(json.loads(line).get("cost_usd") or 0.0)
+            except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
+                continue
+        return total

@@ -1,0 +1,38 @@
+"""Shared fixtures: a clean environment per test, the scripted model server, settings pointing at it."""
+
+import os
+from pathlib import Path
+
+import pytest
+from scripted_server import ScriptedServer
+
+from aisci.settings import LLMOptions, RoleModels, Settings, get_settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No developer settings or keys leak in: fresh cwd, no AISCI_* or provider keys, settings rebuilt."""
+    for name in list(os.environ):
+        if name.startswith("AISCI_") or name.endswith("_API_KEY"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def scripted() -> ScriptedServer:
+    with ScriptedServer([]) as server:
+        yield server
+
+
+@pytest.fixture
+def scripted_settings(scripted: ScriptedServer, tmp_path: Path) -> Settings:
+    return Settings(
+        workspace=tmp_path / "workspace",
+        models=RoleModels(default="openai/scripted"),
+        llm=LLMOptions(api_base=scripted.url, retry_base_delay_s=0.01, max_retries=3),
+    )

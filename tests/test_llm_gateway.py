@@ -1,0 +1,169 @@
+"""The gateway against the scripted server: litellm's real client path, over real HTTP."""
+
+import json
+import logging
+
+import pytest
+from pydantic import BaseModel, Field
+
+from aisci.errors import BudgetExceeded, LLMAuthError, LLMResponseError
+from aisci.llm import Gateway
+from aisci.llm.structured import schema_of
+from aisci.settings import LLMOptions, RoleModels, Settings
+
+
+class Verdict(BaseModel):
+    decision: str = Field(max_length=20)
+    score: int = Field(ge=1, le=10)
+    reasons: list[str]
+
+
+GOOD = json.dumps({"decision": "novel", "score": 7, "reasons": ["no close paper"]})
+USER = [{"role": "user", "content": "Judge this idea."}]
+
+
+def lines(run_dir):
+    return [json.loads(x) for x in (run_dir / "transcript.jsonl").read_text().splitlines()]
+
+
+def test_schema_mode_sends_the_json_schema(scripted, scripted_settings, tmp_path):
+    settings = scripted_settings.model_copy(
+        update={"llm": scripted_settings.llm.model_copy(update={"structured_output": "schema"})}
+    )
+    scripted.add({"role": "review", "reply": GOOD})
+    verdict = Gateway(settings, tmp_path).complete_json("review", USER, Verdict)
+    assert verdict == Verdict(decision="novel", score=7, reasons=["no close paper"])
+    sent = scripted.requests[0]["body"]["response_format"]
+    assert sent["type"] == "json_schema"
+    assert sent["json_schema"]["schema"]["properties"]["score"]["maximum"] == 10
+
+
+def test_prompt_mode_reads_fenced_json(scripted, scripted_settings, tmp_path):
+    scripted.add({"reply": f"Here it is:\n```json\n{GOOD}\n```\nDone."})
+    verdict = Gateway(scripted_settings, tmp_path).complete_json("review", USER, Verdict)
+    assert verdict.score == 7
+    body = scripted.requests[0]["body"]
+    assert "response_format" not in body
+    assert "JSON schema" in body["messages"][-1]["content"]
+
+
+def test_repair_round_fixes_an_invalid_reply(scripted, scripted_settings, tmp_path):
+    scripted.add(
+        {"contains": "could not be used", "reply": GOOD},
+        {"reply": json.dumps({"decision": "novel", "score": 42, "reasons": []}), "times": 1},
+    )
+    verdict = Gateway(scripted_settings, tmp_path).complete_json("review", USER, Verdict)
+    assert verdict.score == 7
+    repair = scripted.requests[1]["body"]["messages"][-1]["content"]
+    assert "score" in repair and "less than or equal to 10" in repair
+    assert len(lines(tmp_path)) == 2
+
+
+def test_reply_still_invalid_after_repair_keeps_the_raw_text(scripted, scripted_settings, tmp_path):
+    scripted.add({"reply": "I cannot answer in JSON, sorry."})
+    with pytest.raises(LLMResponseError) as caught:
+        Gateway(scripted_settings, tmp_path).complete_json("review", USER, Verdict)
+    assert caught.value.raw == "I cannot answer in JSON, sorry."
+    assert "Verdict" in caught.value.message
+    assert len(scripted.requests) == 2
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_transient_errors_are_retried_with_backoff(scripted, scripted_settings, tmp_path, status):
+    scripted.add({"status": status, "times": 2}, {"reply": "fine"})
+    delays = []
+    reply = Gateway(scripted_settings, tmp_path, sleep=delays.append).complete("coding", USER)
+    assert reply.text == "fine"
+    assert len(scripted.requests) == 3
+    assert len(delays) == 2 and delays[1] > delays[0] * 0.6  # doubling, with jitter in [0.5, 1.5]
+    assert lines(tmp_path)[-1]["attempts"] == 3
+
+
+def test_malformed_body_is_retried(scripted, scripted_settings, tmp_path):
+    scripted.add({"raw": "<html>gateway hiccup", "times": 1}, {"reply": "recovered"})
+    reply = Gateway(scripted_settings, tmp_path, sleep=lambda s: None).complete("coding", USER)
+    assert reply.text == "recovered"
+
+
+def test_auth_error_is_not_retried_and_names_key_and_model(scripted, scripted_settings, tmp_path):
+    scripted.add({"status": 401, "message": "Incorrect API key provided"})
+    with pytest.raises(LLMAuthError) as caught:
+        Gateway(scripted_settings, tmp_path, sleep=lambda s: None).complete("writing", USER)
+    assert len(scripted.requests) == 1
+    assert "openai/scripted" in caught.value.message
+    assert "AISCI_LLM__API_KEY" in caught.value.message
+
+
+def test_missing_provider_key_fails_before_any_request(tmp_path):
+    settings = Settings(models=RoleModels(coding="anthropic/claude-sonnet-4-5"))
+    with pytest.raises(LLMAuthError, match="ANTHROPIC_API_KEY"):
+        Gateway(settings, tmp_path).complete("coding", USER)
+    assert not (tmp_path / "transcript.jsonl").exists()
+
+
+def test_budget_stop_keeps_transcript_and_resumes_with_higher_budget(scripted, tmp_path):
+    settings = Settings(models=RoleModels(default="openai/gpt-4o"), llm=LLMOptions(api_base=scripted.url))
+    scripted.add({"reply": "expensive", "usage": [100_000, 10_000]})
+    gateway = Gateway(settings, tmp_path, budget_usd=0.2)
+    first = gateway.complete("writing", USER)
+    assert first.cost_usd == pytest.approx(100_000 * 2.5e-6 + 10_000 * 1e-5)
+    with pytest.raises(BudgetExceeded, match=r"\$0\.3500 of its \$0\.20"):
+        gateway.complete("writing", USER)
+    assert len(scripted.requests) == 1
+    assert lines(tmp_path)[0]["reply"] == "expensive"
+    resumed = Gateway(settings, tmp_path, budget_usd=1.0)
+    assert resumed.spent_usd == pytest.approx(0.35)
+    resumed.complete("writing", USER)
+    assert resumed.spent_usd == pytest.approx(0.70)
+
+
+def test_no_secret_reaches_the_transcript(scripted, monkeypatch, tmp_path):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-host-secret-0123456789")
+    settings = Settings(
+        models=RoleModels(default="openai/scripted"),
+        llm=LLMOptions(api_base=scripted.url, api_key="endpoint-secret-abcdef"),
+    )
+    scripted.add({"reply": "my key is sk-host-secret-0123456789"})
+    prompt = [{"role": "user", "content": "the key endpoint-secret-abcdef leaked into a prompt"}]
+    Gateway(settings, tmp_path).complete("ideation", prompt)
+    assert scripted.requests[0]["headers"]["authorization"] == "Bearer endpoint-secret-abcdef"
+    text = (tmp_path / "transcript.jsonl").read_text()
+    assert "endpoint-secret-abcdef" not in text and "sk-host-secret-0123456789" not in text
+    assert text.count("[redacted]") == 2
+
+
+def test_usage_and_unknown_price_counted_once(scripted, scripted_settings, tmp_path, caplog):
+    scripted.add({"reply": "ok", "usage": [12, 3]})
+    gateway = Gateway(scripted_settings, tmp_path)
+    with caplog.at_level(logging.WARNING, logger="aisci.llm"):
+        for _ in range(3):
+            gateway.complete("ideation", USER)
+    assert gateway.usage["ideation"].calls == 3
+    assert gateway.usage["ideation"].prompt_tokens == 36
+    assert gateway.spent_usd == 0
+    assert [r.message for r in caplog.records].count(
+        "no price known for openai/scripted: its calls count $0"
+    ) == 1
+    record = lines(tmp_path)[0]
+    assert record["role"] == "ideation" and record["model"] == "openai/scripted"
+    assert record["messages"] == USER and record["reply"] == "ok" and record["latency_s"] > 0
+
+
+def test_local_schemas_bound_every_string_and_list():
+    schema = schema_of(Verdict, max_string=300, max_items=5)
+    props = schema["properties"]
+    assert props["decision"]["maxLength"] == 20  # an explicit bound is kept
+    assert props["reasons"]["maxItems"] == 5
+    assert props["reasons"]["items"]["maxLength"] == 300
+    assert "maxItems" not in schema_of(Verdict)["properties"]["reasons"]
+
+
+@pytest.mark.local_model
+def test_embedded_model_returns_schema_valid_json(tmp_path):
+    gateway = Gateway(Settings(), tmp_path)
+    assert gateway.target("review").local
+    verdict = gateway.complete_json(
+        "review", USER + [{"role": "user", "content": "Idea: dropout in MLPs."}], Verdict
+    )
+    assert isinstance(verdict, Verdict) and 1 <= verdict.score <= 10
+    assert lines(tmp_path)[0]["model"] == "local/smollm2"
