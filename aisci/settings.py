@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     workspace: Path = Field(Path("workspace"), description="where every run writes its files")
     models: RoleModels = RoleModels()
     llm: LLMOptions = LLMOptions()
-    budget_usd: float = Field(10.0, ge=0, description="cost cap of one run, in USD")
+    budget_usd: float = Field(10.0, ge=0, description="cost cap of one run, in USD; 0 disables it")
     sandbox_backend: Literal["docker", "local"] = "docker"
     sandbox_image: str = "aisci-experiment:cpu"
     s2_api_key: SecretStr | None = Field(None, description="Semantic Scholar API key (optional)")

@@ -193,12 +193,14 @@ class Gateway:
         self,
         role: Role,
         messages: Messages,
-        schema: type[T],
+        schema: type[T] | dict,
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
-    ) -> T:
-        """A reply validated against `schema`; one repair round, then LLMResponseError with the raw text."""
+    ) -> T | Any:
+        """A reply validated against `schema` (a pydantic model, or a JSON schema giving a plain value).
+
+        One repair round, then LLMResponseError with the raw text."""
         target = self.target(role)
         bounds = (LOCAL_MAX_STRING, LOCAL_MAX_ITEMS) if target.local else (None, None)
         json_schema = structured.schema_of(schema, *bounds)
@@ -211,7 +213,7 @@ class Gateway:
             role, messages, temperature=temperature, max_tokens=max_tokens, response_format=fmt
         )
         try:
-            return structured.parse(reply.text, schema)  # type: ignore[return-value]
+            return structured.parse(reply.text, schema)
         except ValueError as first:
             messages = [
                 *messages,
@@ -222,10 +224,11 @@ class Gateway:
             role, messages, temperature=temperature, max_tokens=max_tokens, response_format=fmt
         )
         try:
-            return structured.parse(reply.text, schema)  # type: ignore[return-value]
+            return structured.parse(reply.text, schema)
         except ValueError as second:
+            name = structured.name_of(schema)
             raise LLMResponseError(
-                f"{reply.model} ({role}) gave no valid {schema.__name__} after a repair round: {second}",
+                f"{reply.model} ({role}) gave no valid {name} after a repair round: {second}",
                 raw=reply.text,
                 hint="the raw reply is in the transcript; a stronger model may help",
             ) from None

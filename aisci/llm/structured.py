@@ -10,12 +10,14 @@ from pydantic import BaseModel, ValidationError
 _FENCED = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
-def schema_of(model: type[BaseModel], max_string: int | None = None, max_items: int | None = None) -> dict:
-    """The model's JSON schema; with bounds, every string and list gets a length cap it lacked.
+Schema = type[BaseModel] | dict
 
-    Small models under a grammar can otherwise loop forever inside one string.
+
+def schema_of(model: Schema, max_string: int | None = None, max_items: int | None = None) -> dict:
+    """The JSON schema (of a pydantic model, or given as is); with bounds, every string and list gets a
+    length cap it lacked. Small models under a grammar can otherwise loop forever inside one string.
     """
-    schema = copy.deepcopy(model.model_json_schema())
+    schema = copy.deepcopy(model if isinstance(model, dict) else model.model_json_schema())
     if max_string or max_items:
         _bound(schema, max_string, max_items)
     return schema
@@ -34,8 +36,12 @@ def _bound(node: Any, max_string: int | None, max_items: int | None) -> None:
             _bound(value, max_string, max_items)
 
 
-def response_format(model: type[BaseModel], schema: dict) -> dict:
-    return {"type": "json_schema", "json_schema": {"name": model.__name__, "schema": schema}}
+def name_of(model: Schema) -> str:
+    return str(model.get("title", "reply")) if isinstance(model, dict) else model.__name__
+
+
+def response_format(model: Schema, schema: dict) -> dict:
+    return {"type": "json_schema", "json_schema": {"name": name_of(model), "schema": schema}}
 
 
 def instructions(schema: dict) -> str:
@@ -59,10 +65,20 @@ def extract_json(text: str) -> Any:
     raise ValueError("the reply holds no JSON object")
 
 
-def parse(text: str, model: type[BaseModel]) -> BaseModel:
-    """Validate a reply against the model. Raises ValueError with a message written for the model."""
+def parse(text: str, model: Schema) -> Any:
+    """Validate a reply against the schema. Raises ValueError with a message written for the model."""
+    value = extract_json(text)
+    if isinstance(model, dict):
+        import jsonschema
+
+        try:
+            jsonschema.validate(value, model)
+        except jsonschema.ValidationError as exc:
+            where = ".".join(map(str, exc.absolute_path)) or "(root)"
+            raise ValueError(f"the JSON does not match the schema: {where}: {exc.message}") from None
+        return value
     try:
-        return model.model_validate(extract_json(text))
+        return model.model_validate(value)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors())
         raise ValueError(f"the JSON does not match the schema: {problems}") from None

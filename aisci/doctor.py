@@ -1,0 +1,184 @@
+"""Preflight checks: what a run needs, checked before it spends anything.
+
+`aisci doctor` prints them; every run calls `preflight()`, so a missing LaTeX or model key is found before
+the first paid call, not after the experiments.
+"""
+
+import shutil
+import sys
+import tempfile
+from typing import Literal
+
+from pydantic import BaseModel
+
+from aisci.errors import AisciError, ConfigError
+from aisci.settings import ROLES, Settings
+
+S2_PROBE = "https://api.semanticscholar.org/graph/v1/paper/search?query=diffusion&limit=1&fields=title"
+MIN_PYTHON = (3, 11)
+MIN_FREE_GB = 2.0
+LOW_FREE_GB = 10.0
+
+# Command → Debian package that provides it.
+LATEX_TOOLS = {
+    "pdflatex": "texlive-latex-base",
+    "bibtex": "texlive-binaries",
+    "chktex": "chktex",
+    "latexmk": "latexmk",
+    "pdftotext": "poppler-utils",
+}
+
+
+class Check(BaseModel):
+    name: str
+    status: Literal["ok", "warn", "fail"]
+    detail: str
+    fix: str | None = None
+
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info >= MIN_PYTHON:
+        return Check(name="python", status="ok", detail=version)
+    return Check(name="python", status="fail", detail=version, fix="use Python 3.11 or newer")
+
+
+def check_tools() -> list[Check]:
+    checks = []
+    for tool, package in LATEX_TOOLS.items():
+        path = shutil.which(tool)
+        if path:
+            checks.append(Check(name=tool, status="ok", detail=path))
+        else:
+            fix = f"apt-get install {package} (scripts/setup.sh installs it)"
+            checks.append(Check(name=tool, status="fail", detail="not found on PATH", fix=fix))
+    return checks
+
+
+def check_sandbox(settings: Settings) -> Check:
+    if settings.sandbox_backend == "local":
+        return Check(
+            name="sandbox",
+            status="warn",
+            detail="local backend: experiment code runs on this host without isolation",
+            fix="use AISCI_SANDBOX_BACKEND=docker",
+        )
+    try:
+        from docker.errors import DockerException, ImageNotFound
+
+        import docker
+    except ImportError:
+        return Check(name="sandbox", status="fail", detail="docker SDK missing", fix="run scripts/setup.sh")
+    try:
+        client = docker.from_env(timeout=5)
+        client.ping()
+    except DockerException as exc:
+        return Check(
+            name="sandbox",
+            status="fail",
+            detail=f"Docker daemon unreachable: {exc}",
+            fix="scripts/dockerd.sh",
+        )
+    try:
+        image = client.images.get(settings.sandbox_image)
+    except ImageNotFound:
+        return Check(
+            name="sandbox",
+            status="fail",
+            detail=f"image {settings.sandbox_image} not built",
+            fix="aisci sandbox build",
+        )
+    finally:
+        client.close()
+    return Check(name="sandbox", status="ok", detail=f"{settings.sandbox_image} ({image.short_id})")
+
+
+def check_models(settings: Settings) -> list[Check]:
+    """One tiny call per distinct model the roles use."""
+    from aisci.llm import Gateway
+
+    gateway = Gateway(settings, run_dir=None, budget_usd=0)
+    checks = []
+    for model in dict.fromkeys(settings.model_for(role) for role in ROLES):
+        role = next(r for r in ROLES if settings.model_for(r) == model)
+        name = f"model {model}"
+        try:
+            reply = gateway.complete(role, [{"role": "user", "content": "Reply with: OK"}], max_tokens=3)
+        except AisciError as exc:
+            checks.append(Check(name=name, status="fail", detail=exc.message, fix=exc.hint))
+            continue
+        roles = ", ".join(r for r in ROLES if settings.model_for(r) == model)
+        checks.append(Check(name=name, status="ok", detail=f"{roles}: answered in {reply.latency_s:.1f}s"))
+    return checks
+
+
+def check_semantic_scholar(settings: Settings) -> Check:
+    import httpx
+
+    headers = {"x-api-key": settings.s2_api_key.get_secret_value()} if settings.s2_api_key else {}
+    try:
+        response = httpx.get(S2_PROBE, headers=headers, timeout=5)
+    except httpx.HTTPError as exc:
+        return Check(
+            name="semantic scholar",
+            status="warn",
+            detail=f"unreachable ({type(exc).__name__}): novelty verdicts will be 'unknown'",
+            fix="check the network or proxy",
+        )
+    if response.status_code in (401, 403):
+        return Check(
+            name="semantic scholar", status="warn", detail="API key refused", fix="check AISCI_S2_API_KEY"
+        )
+    status = "ok" if response.status_code < 400 else "warn"
+    return Check(name="semantic scholar", status=status, detail=f"HTTP {response.status_code}")
+
+
+def check_workspace(settings: Settings) -> list[Check]:
+    workspace = settings.workspace.expanduser().resolve()
+    try:
+        workspace.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=workspace):
+            pass
+    except OSError as exc:
+        writable = Check(
+            name="workspace",
+            status="fail",
+            detail=f"{workspace} is not writable: {exc.strerror}",
+            fix="choose another with --workspace or AISCI_WORKSPACE",
+        )
+        return [writable]
+    free_gb = shutil.disk_usage(workspace).free / 1e9
+    if free_gb < MIN_FREE_GB:
+        disk_status = "fail"
+    elif free_gb < LOW_FREE_GB:
+        disk_status = "warn"
+    else:
+        disk_status = "ok"
+    return [
+        Check(name="workspace", status="ok", detail=str(workspace)),
+        Check(
+            name="free disk",
+            status=disk_status,
+            detail=f"{free_gb:.1f} GB free",
+            fix=None if disk_status == "ok" else f"free space: runs need {LOW_FREE_GB:.0f} GB",
+        ),
+    ]
+
+
+def run_checks(settings: Settings, models: bool = True) -> list[Check]:
+    checks = [check_python(), *check_tools(), check_sandbox(settings)]
+    if models:
+        checks += check_models(settings)
+    checks.append(check_semantic_scholar(settings))
+    checks += check_workspace(settings)
+    return checks
+
+
+def preflight(settings: Settings) -> list[Check]:
+    """The checks every run makes first; raises ConfigError listing what is missing."""
+    checks = run_checks(settings)
+    failed = [c for c in checks if c.status == "fail"]
+    if failed:
+        lines = "\n".join(f"  - {c.name}: {c.detail}" + (f" (fix: {c.fix})" if c.fix else "") for c in failed)
+        raise ConfigError(f"this run cannot start:\n{lines}", hint="`aisci doctor` shows every check")
+    return checks
