@@ -36,3 +36,15 @@ def scripted_settings(scripted: ScriptedServer, tmp_path: Path) -> Settings:
         models=RoleModels(default="openai/scripted"),
         llm=LLMOptions(api_base=scripted.url, retry_base_delay_s=0.01, max_retries=3),
     )
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory):
+    """One ephemeral Prefect API for the whole session (it takes ~30 s to start on 2 cores)."""
+    from aisci import prefect_env
+
+    prefect_env.apply(Settings(workspace=tmp_path_factory.mktemp("prefect-workspace")))
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

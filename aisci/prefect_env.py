@@ -1,0 +1,31 @@
+"""Prefect settings aisci applies itself, so every flow runs on the embedded ephemeral API with no set-up.
+
+Prefect reads its settings from the environment when it is imported: `apply()` must run first, which
+`tasks/__init__.py` and `flows/__init__.py` do. Values the user already exported win.
+"""
+
+import os
+
+from aisci.settings import Settings, get_settings
+
+EPHEMERAL_STARTUP_TIMEOUT_S = 90  # measured 11-26 s per process on 2 cores; leave room under load
+
+
+def prefect_env(settings: Settings) -> dict[str, str]:
+    prefect_home = settings.workspace.expanduser().resolve() / ".prefect"
+    env = {
+        "PREFECT_HOME": str(prefect_home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": str(settings.prefect.analytics).lower(),
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(prefect_home / "results"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(EPHEMERAL_STARTUP_TIMEOUT_S),
+        "PREFECT_LOGGING_LEVEL": "INFO",
+    }
+    if settings.prefect.api_url:
+        env["PREFECT_API_URL"] = settings.prefect.api_url
+    return env
+
+
+def apply(settings: Settings | None = None) -> None:
+    for name, value in prefect_env(settings or get_settings()).items():
+        os.environ.setdefault(name, value)

@@ -1,0 +1,19 @@
+"""The preflight task every flow runs before it spends anything."""
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+
+from aisci.doctor import Check, preflight
+from aisci.settings import Settings
+
+
+@task(retries=0, persist_result=False)
+def preflight_checks(settings: Settings) -> list[Check]:
+    """Fails the flow, with every missing piece listed, before any model or GPU time is used."""
+    checks = preflight(settings)
+    create_table_artifact(
+        key="preflight",
+        table=[c.model_dump() for c in checks],
+        description="What this run needs, checked before it started.",
+    )
+    return checks

@@ -1,0 +1,49 @@
+"""The Prefect base: a flow runs on the embedded ephemeral API with aisci's own Prefect settings."""
+
+import os
+
+import pytest
+
+from aisci.errors import ConfigError
+from aisci.prefect_env import prefect_env
+from aisci.settings import Settings
+
+
+def test_prefect_env_keeps_everything_in_the_workspace(tmp_path):
+    env = prefect_env(Settings(workspace=tmp_path / "ws", prefect={"api_url": "http://gpu-head:4200/api"}))
+    assert env["PREFECT_HOME"] == str(tmp_path / "ws" / ".prefect")
+    assert env["PREFECT_RESULTS_LOCAL_STORAGE_PATH"].startswith(env["PREFECT_HOME"])
+    assert env["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert env["PREFECT_API_URL"] == "http://gpu-head:4200/api"
+    assert "PREFECT_API_URL" not in prefect_env(Settings())
+
+
+def test_preflight_flow_publishes_the_checks(prefect_harness, scripted, monkeypatch):
+    from prefect.artifacts import Artifact
+
+    from flows.preflight import preflight_flow
+
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    scripted.add({"reply": "OK"})
+    monkeypatch.setenv("AISCI_SANDBOX_BACKEND", "local")
+    monkeypatch.setenv("AISCI_MODELS__DEFAULT", "openai/scripted")
+    monkeypatch.setenv("AISCI_LLM__API_BASE", scripted.url)
+    state = preflight_flow(return_state=True)
+    assert state.is_completed()
+    names = [c.name for c in state.result()]
+    assert "pdflatex" in names and "model openai/scripted" in names
+    artifact = Artifact.get("preflight")
+    assert artifact is not None and "pdflatex" in str(artifact.data)
+
+
+def test_preflight_flow_fails_with_the_missing_pieces(prefect_harness, scripted, monkeypatch):
+    from flows.preflight import preflight_flow
+
+    scripted.add({"status": 401})
+    monkeypatch.setenv("AISCI_SANDBOX_BACKEND", "local")
+    monkeypatch.setenv("AISCI_MODELS__DEFAULT", "openai/scripted")
+    monkeypatch.setenv("AISCI_LLM__API_BASE", scripted.url)
+    state = preflight_flow(return_state=True)
+    assert state.is_failed()
+    with pytest.raises(ConfigError, match="openai/scripted refused the credentials"):
+        state.result()

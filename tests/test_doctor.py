@@ -1,0 +1,65 @@
+"""Preflight checks: missing tools, unreachable models, unwritable workspaces, and the CLI's exit code."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from aisci.doctor import LATEX_TOOLS, check_models, check_workspace, preflight
+from aisci.errors import ConfigError
+
+
+def test_tool_missing_from_path_fails_with_a_fix(isolated, scripted):
+    scripted.add({"reply": "OK"})
+    bin_dir = isolated / "bin"
+    bin_dir.mkdir()
+    for tool in LATEX_TOOLS:
+        if tool != "pdflatex":
+            os.symlink(shutil.which(tool), bin_dir / tool)
+    env = dict(
+        os.environ,
+        PATH=str(bin_dir),
+        AISCI_SANDBOX_BACKEND="local",
+        AISCI_MODELS__DEFAULT="openai/scripted",
+        AISCI_LLM__API_BASE=scripted.url,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "aisci", "doctor", "--json", "--workspace", str(isolated / "ws")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 1, result.stderr
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert checks["pdflatex"]["status"] == "fail"
+    assert "texlive-latex-base" in checks["pdflatex"]["fix"]
+    assert checks["latexmk"]["status"] == "ok"
+    assert checks["model openai/scripted"]["status"] == "ok"
+    assert checks["sandbox"]["status"] == "warn"
+    assert checks["workspace"]["detail"] == str(isolated / "ws")
+
+
+def test_model_refusing_the_key_is_a_failed_check(scripted, scripted_settings):
+    scripted.add({"status": 401, "message": "invalid key"})
+    [check] = check_models(scripted_settings)
+    assert check.status == "fail"
+    assert "openai/scripted refused the credentials" in check.detail
+
+
+def test_preflight_raises_before_spending(scripted, scripted_settings, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    scripted.add({"reply": "OK"})
+    settings = scripted_settings.model_copy(update={"sandbox_backend": "local"})
+    with pytest.raises(ConfigError) as caught:
+        preflight(settings)
+    assert "  - chktex: not found on PATH" in caught.value.message
+
+
+def test_unwritable_workspace(scripted_settings, isolated):
+    (isolated / "a-file").write_text("")
+    [check] = check_workspace(scripted_settings.model_copy(update={"workspace": isolated / "a-file" / "ws"}))
+    assert check.status == "fail"
+    assert "is not writable" in check.detail and "--workspace" in check.fix
