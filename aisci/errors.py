@@ -35,3 +35,11 @@ class LLMResponseError(LLMError):
     def __init__(self, message: str, raw: str, hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.raw = raw
+
+
+class SandboxError(AisciError):
+    """The sandbox itself cannot work (no engine, no image, bad paths); the experiment never started."""
+
+
+class FinalInfoError(SandboxError):
+    """An experiment's `final_info.json` is missing, unsafe or malformed: the run counts as failed."""

@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from aisci.cli import config, doctor, llm
+from aisci.cli import config, doctor, llm, sandbox
 
 app = typer.Typer(
     name="aisci",
@@ -14,6 +14,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(config.app, name="config")
+app.add_typer(sandbox.app, name="sandbox")
 app.command("doctor")(doctor.doctor)
 app.command("llm")(llm.llm)
 
