@@ -36,3 +36,7 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.aisci-setup-*
   touch "$stamp"
 fi
+
+# The experiment sandbox: a running Docker engine and the local CPU image (built once; skipped when up to date).
+scripts/dockerd.sh
+.venv/bin/aisci sandbox build

@@ -4,7 +4,10 @@ The docker cases need the engine and the image that `scripts/setup.sh` starts an
 fail (they are the point of the sandbox), they do not skip.
 """
 
+import json
 import os
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -179,3 +182,17 @@ def test_local_out_dir_swapped_for_a_symlink_is_refused(tmp_path: Path) -> None:
     assert os.path.islink(code / "run_0")
     with pytest.raises(FinalInfoError, match="not a real folder"):
         read_final_info(code / "run_0")
+
+
+def test_cli_local_run_warns_and_prints_json(tmp_path: Path) -> None:
+    code = experiment(tmp_path, hostile.GOOD)
+    cli = [sys.executable, "-m", "aisci", "sandbox", "run", "--backend", "local", "--code", str(code)]
+    proc = subprocess.run(
+        [*cli, "--out-dir", "run_0", "--timeout", "30", "--", "python", "experiment.py", "run_0"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "[warning] local sandbox backend" in proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["status"] == "ok" and result["returncode"] == 0

@@ -1,6 +1,7 @@
 """`aisci sandbox`: run a command in the experiment sandbox; build the experiment images."""
 
 import json
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -58,21 +59,26 @@ def run(
     Exits 0 whenever the sandbox worked, whatever the experiment did; 1 when the sandbox itself failed.
     """
     from aisci.sandbox import run_sandboxed
+    from aisci.sandbox.local import LocalBackendWarning
 
     argv = list(ctx.args)
     if not argv:
         raise typer.BadParameter("give the command after --, e.g. -- python experiment.py --out_dir=run_1")
-    result = run_sandboxed(
-        code,
-        argv,
-        Path(out_dir),
-        backend=backend,
-        timeout_s=timeout,
-        memory_mb=_memory_mb(memory),
-        cpus=cpus,
-        pids=pids,
-        gpus=_gpu_ids(gpus),
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LocalBackendWarning)
+        result = run_sandboxed(
+            code,
+            argv,
+            Path(out_dir),
+            backend=backend,
+            timeout_s=timeout,
+            memory_mb=_memory_mb(memory),
+            cpus=cpus,
+            pids=pids,
+            gpus=_gpu_ids(gpus),
+        )
+    for warning in caught:
+        typer.echo(f"[warning] {warning.message}", err=True)
     print(json.dumps(result.model_dump()))
     if result.status == "error":
         raise typer.Exit(1)

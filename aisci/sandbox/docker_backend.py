@@ -131,14 +131,23 @@ def reap_leftovers(client) -> list[str]:
 
 
 def _copy_code(code_dir: Path, out_rel: Path, dest: Path) -> None:
-    """A world-readable copy of the code without the output folder; symlinks are copied, not followed."""
+    """A world-readable copy of the code without the output folder.
+
+    Symlinks are copied as links, never followed; FIFOs, sockets and devices (which an earlier run may have
+    planted to block or trick the host) are left out.
+    """
     skip = code_dir / out_rel
-    shutil.copytree(
-        code_dir,
-        dest,
-        symlinks=True,
-        ignore=lambda folder, names: [n for n in names if Path(folder, n) == skip],
-    )
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        left_out = []
+        for name in names:
+            path = Path(folder, name)
+            mode = path.lstat().st_mode
+            if path == skip or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+                left_out.append(name)
+        return left_out
+
+    shutil.copytree(code_dir, dest, symlinks=True, ignore=ignore)
     for root, _dirs, files in os.walk(dest):
         os.chmod(root, 0o755)
         for name in files:
@@ -189,7 +198,7 @@ def run_docker(
             f"the sandbox image {image} does not exist", hint="build it: aisci sandbox build"
         ) from None
     out_rel = out_dir.relative_to(code_dir)
-    out_dir.mkdir(exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     owner = code_dir.stat()
     staging = Path(tempfile.mkdtemp(prefix="aisci-sandbox-"))
     container = None

@@ -60,7 +60,7 @@ def run_local(
         LocalBackendWarning,
         stacklevel=3,
     )
-    out_dir.mkdir(exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="aisci-local-home-"))
     interpreter_dir = str(Path(sys.executable).parent)
     run_env = {
