@@ -263,6 +263,8 @@ class Gateway:
         return f"{provider.upper()}_API_KEY"
 
     def _cost(self, litellm: Any, response: Any, model: str) -> float:
+        if model in self._unpriced:
+            return 0.0
         try:
             return float(litellm.completion_cost(completion_response=response, model=model))
         except Exception:

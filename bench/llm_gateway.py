@@ -1,0 +1,87 @@
+"""Gateway overhead against a bare litellm call (scripted server), and the embedded model's tokens/s.
+
+    .venv/bin/python bench/llm_gateway.py [--calls 200] [--skip-local]
+
+Goal: median gateway/bare latency ratio <= 1.05. Both paths hit the same loopback server, interleaved, so
+load on the machine affects them alike.
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from scripted_server import ScriptedServer  # noqa: E402
+
+from aisci.llm import Gateway  # noqa: E402
+from aisci.llm.gateway import _litellm  # noqa: E402
+from aisci.settings import LLMOptions, RoleModels, Settings  # noqa: E402
+
+MESSAGES = [
+    {"role": "system", "content": "You are a careful ML researcher."},
+    {"role": "user", "content": "Summarise the idea of denoising diffusion in two sentences."},
+]
+
+
+def overhead(calls: int) -> None:
+    litellm = _litellm()
+    reply = "Diffusion models learn to reverse a noising process. " * 4
+    with ScriptedServer([{"reply": reply}]) as server, tempfile.TemporaryDirectory() as run_dir:
+        settings = Settings(models=RoleModels(default="openai/scripted"), llm=LLMOptions(api_base=server.url))
+        gateway = Gateway(settings, Path(run_dir))
+
+        def bare() -> None:
+            litellm.completion(
+                model="openai/scripted", messages=MESSAGES, api_base=server.url, api_key="none", max_retries=0
+            )
+
+        def through_gateway() -> None:
+            gateway.complete("writing", MESSAGES)
+
+        for _ in range(10):  # warm up connections and litellm's caches
+            bare()
+            through_gateway()
+        timings: dict[str, list[float]] = {"bare": [], "gateway": []}
+        for _ in range(calls):
+            for name, call in (("bare", bare), ("gateway", through_gateway)):
+                started = time.perf_counter()
+                call()
+                timings[name].append(time.perf_counter() - started)
+    bare_ms = statistics.median(timings["bare"]) * 1000
+    gateway_ms = statistics.median(timings["gateway"]) * 1000
+    print(f"calls per path:            {calls}")
+    print(f"bare litellm median:       {bare_ms:.2f} ms")
+    print(f"gateway median:            {gateway_ms:.2f} ms")
+    print(f"median ratio gateway/bare: {gateway_ms / bare_ms:.3f}  (goal <= 1.05)")
+
+
+def local_tokens_per_second() -> None:
+    with tempfile.TemporaryDirectory() as run_dir:
+        gateway = Gateway(Settings(), Path(run_dir))
+        started = time.perf_counter()
+        gateway.complete("writing", [{"role": "user", "content": "Say hi."}], max_tokens=4)
+        print(f"local model first call:    {time.perf_counter() - started:.2f} s (includes loading)")
+        rates = []
+        for _ in range(3):
+            reply = gateway.complete(
+                "writing",
+                [{"role": "user", "content": "Write a long paragraph about neural network training."}],
+                max_tokens=256,
+                temperature=0.8,
+            )
+            rates.append(reply.completion_tokens / reply.latency_s)
+    print(f"local model generation:    {statistics.median(rates):.1f} tokens/s (median of 3, 256-token cap)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--skip-local", action="store_true")
+    args = parser.parse_args()
+    overhead(args.calls)
+    if not args.skip_local:
+        local_tokens_per_second()
