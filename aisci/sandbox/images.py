@@ -85,7 +85,8 @@ def docker_client():
     return client
 
 
-def _recipe_of(client, image: str) -> str | None:
+def recipe_of(client, image: str) -> str | None:
+    """The recipe hash an image was built from, or None when the image does not exist."""
     import docker
 
     try:
@@ -179,15 +180,17 @@ def _build_cpu(client, image: str, log: Log) -> None:
 
 def build_cpu_image(image: str, *, force: bool = False, log: Log = lambda _: None) -> BuildReport:
     """Build the local CPU experiment image (and its base) unless images with the current recipe exist."""
+    if not (RECIPE_DIR / "cpu-install.sh").is_file():
+        raise SandboxError(f"the image recipes are missing from {RECIPE_DIR}", hint="run from an aisci clone")
     client = docker_client()
     started = time.monotonic()
     built, skipped = [], []
-    if force or _recipe_of(client, BASE_IMAGE) != base_recipe_hash():
+    if force or recipe_of(client, BASE_IMAGE) != base_recipe_hash():
         _build_base(client, log)
         built.append(BASE_IMAGE)
     else:
         skipped.append(BASE_IMAGE)
-    if force or built or _recipe_of(client, image) != cpu_recipe_hash():
+    if force or built or recipe_of(client, image) != cpu_recipe_hash():
         _build_cpu(client, image, log)
         built.append(image)
     else:
