@@ -1,0 +1,24 @@
+"""Idea generation with reflection, the per-template archive, and ranking."""
+
+from aisci.ideas.archive import Archive, record_outcome
+from aisci.ideas.generate import Generated, GenerationOptions, generate_ideas, idea_dir, save_idea
+from aisci.ideas.models import ArchiveEntry, Idea, IdeaDraft, Outcome, ScoreWeights
+from aisci.ideas.template import TemplateInfo, load_template, template_dir
+
+__all__ = [
+    "Archive",
+    "ArchiveEntry",
+    "Generated",
+    "GenerationOptions",
+    "Idea",
+    "IdeaDraft",
+    "Outcome",
+    "ScoreWeights",
+    "TemplateInfo",
+    "generate_ideas",
+    "idea_dir",
+    "load_template",
+    "record_outcome",
+    "save_idea",
+    "template_dir",
+]
