@@ -58,14 +58,16 @@ class Archive:
         return updated
 
     def best_and_worst(self, k: int = 3) -> tuple[list[ArchiveEntry], list[ArchiveEntry]]:
-        """The k best and k worst ideas with a known outcome; an idea never appears in both."""
+        """Up to k best and k worst ideas with a known outcome. The upper half can be best, the rest worst,
+        so an idea never appears in both; a failed or unoriginal idea is never among the best."""
         ranked = sorted(
             (e for e in self.entries() if e.outcome.rank() is not None),
             key=lambda e: e.outcome.rank() or 0.0,
             reverse=True,
         )
-        best = ranked[:k]
-        worst = [e for e in reversed(ranked) if e not in best][:k]
+        upper = ranked[: min(k, (len(ranked) + 1) // 2)]
+        best = [e for e in upper if e.outcome.rank()]
+        worst = ranked[len(best) :][::-1][:k]
         return best, worst
 
     def _read(self, path: Path) -> ArchiveEntry:

@@ -1,0 +1,258 @@
+"""Idea generation against the scripted model: reflection rounds, duplicate rejection, ranking, archive."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aisci.errors import ConfigError
+from aisci.ideas import (
+    Archive,
+    GenerationOptions,
+    Outcome,
+    ScoreWeights,
+    generate_ideas,
+    load_template,
+    record_outcome,
+    save_idea,
+)
+from aisci.ideas.similar import Known, find_duplicate, normalise_name, similarity
+from aisci.llm import Gateway
+
+SEEDS = [
+    {
+        "Name": "learning_rate_warmup",
+        "Title": "Learning rate warmup for small diffusion models",
+        "Experiment": "Add linear warmup to the optimiser.",
+        "Interestingness": 4,
+        "Feasibility": 9,
+        "Novelty": 2,
+    }
+]
+
+
+@pytest.fixture
+def template(tmp_path: Path) -> Path:
+    folder = tmp_path / "templates" / "toy_diffusion"
+    folder.mkdir(parents=True)
+    (folder / "experiment.py").write_text("print('train a tiny DDPM')\n")
+    (folder / "prompt.json").write_text(
+        json.dumps({"system": "You are a diffusion researcher.", "task_description": "Improve a 2D DDPM."})
+    )
+    (folder / "seed_ideas.json").write_text(json.dumps(SEEDS))
+    return folder
+
+
+def draft(name: str, title: str, hypothesis: str, i: int = 5, f: int = 5, n: int = 5) -> str:
+    return json.dumps(
+        {
+            "name": name,
+            "title": title,
+            "hypothesis": hypothesis,
+            "experiment": "Change the noise schedule in experiment.py and compare with run_0.",
+            "risks": "The effect may be within seed noise.",
+            "interestingness": i,
+            "feasibility": f,
+            "novelty": n,
+        }
+    )
+
+
+def reflection(idea: str, done: bool) -> str:
+    return json.dumps({"thought": "Tighter wording.", "idea": json.loads(idea), "done": done})
+
+
+def prompts_of(scripted) -> list[str]:
+    return [json.dumps(r["body"]["messages"]) for r in scripted.requests]
+
+
+def test_reflection_rounds_revise_and_ranking_follows_the_weights(scripted, scripted_settings, template):
+    cosine = draft(
+        "cosine_noise", "Cosine schedules in 2D", "Cosine noise helps low-dimensional data.", 6, 8, 3
+    )
+    cosine_v2 = draft(
+        "cosine_noise", "Cosine noise schedules for 2D DDPMs", "Cosine noise lowers KL.", 6, 8, 3
+    )
+    sparse = draft(
+        "sparse_timesteps", "Sparse timestep sampling", "Fewer timesteps suffice on 2D data.", 5, 5, 9
+    )
+    scripted.add(
+        {"contains": "Reflection round 2 of 2", "reply": reflection(cosine_v2, True), "times": 1},
+        {"contains": "Reflection round 1 of 2", "reply": reflection(cosine_v2, False), "times": 1},
+        {"contains": "Reflection round 1 of 2", "reply": reflection(sparse, True), "times": 1},
+        {"contains": "Propose idea 1 of 2", "reply": cosine, "times": 1},
+        {"contains": "Propose idea 2 of 2", "reply": sparse, "times": 1},
+    )
+    workspace = scripted_settings.workspace
+    gateway = Gateway(scripted_settings, run_dir=workspace / "s1")
+    options = GenerationOptions(
+        num_ideas=2, reflections=2, weights=ScoreWeights(interestingness=1, feasibility=0, novelty=3)
+    )
+    result = generate_ideas(
+        load_template(str(template)), gateway, Archive(workspace, "toy_diffusion"), "s1", options
+    )
+
+    assert [i.name for i in result.ideas] == ["sparse_timesteps", "cosine_noise"]  # novelty-weighted
+    sparse_idea, cosine_idea = result.ideas
+    assert sparse_idea.score == pytest.approx((5 + 3 * 9) / 4) and cosine_idea.score == pytest.approx(15 / 4)
+    assert cosine_idea.title == "Cosine noise schedules for 2D DDPMs" and cosine_idea.reflections == 2
+    assert sparse_idea.reflections == 1  # stopped early: done after round 1
+    assert len(scripted.requests) == 5
+    round_two = scripted.requests[2]["body"]["messages"]
+    assert round_two[0]["content"] == "You are a diffusion researcher."
+    assert [m for m in round_two if m["role"] == "assistant"] == [  # only the latest version stays
+        {"role": "assistant", "content": json.dumps(json.loads(cosine_v2))}
+    ]
+    assert "print('train a tiny DDPM')" in round_two[1]["content"]
+    assert (
+        "cosine_noise: Cosine noise schedules for 2D DDPMs" in prompts_of(scripted)[3]
+    )  # idea 2 sees idea 1
+
+    entries = Archive(workspace, "toy_diffusion").entries()
+    assert {e.idea.name for e in entries} == {"sparse_timesteps", "cosine_noise"}
+    path = save_idea(workspace, sparse_idea)
+    assert path == workspace / "s1" / "sparse_timesteps" / "idea.json"
+    assert json.loads(path.read_text())["score"] == sparse_idea.score
+
+
+def test_near_duplicates_are_rejected_and_the_model_is_told(scripted, scripted_settings, template):
+    workspace = scripted_settings.workspace
+    archive = Archive(workspace, "toy_diffusion")
+    scripted.add(
+        {
+            "contains": "Propose idea 1 of 1",
+            "reply": draft("cosine_noise", "Cosine noise", "Cosine helps."),
+            "times": 1,
+        }
+    )
+    generate_ideas(
+        load_template(str(template)),
+        Gateway(scripted_settings),
+        archive,
+        "s1",
+        GenerationOptions(num_ideas=1, reflections=0),
+    )
+
+    renamed = draft("Cosine-Noise", "A new title entirely", "Different words altogether here.")
+    reworded = draft(
+        "warmup_lr", "Learning rate warmup for tiny diffusion models", "Add linear warmup to optimiser."
+    )
+    fresh = draft("ema_weights", "EMA of weights for 2D DDPMs", "Weight averaging sharpens samples.")
+    scripted.add(
+        {"contains": "Propose idea 1 of 1", "reply": renamed, "times": 1},
+        {"contains": "Propose idea 1 of 1", "reply": reworded, "times": 1},
+        {"contains": "Propose idea 1 of 1", "reply": fresh, "times": 1},
+    )
+    start = len(scripted.requests)
+    result = generate_ideas(
+        load_template(str(template)),
+        Gateway(scripted_settings),
+        archive,
+        "s2",
+        GenerationOptions(num_ideas=1, reflections=0),
+    )
+    assert [i.name for i in result.ideas] == ["ema_weights"]
+    reasons = [r.reason for r in result.rejected]
+    assert "name 'Cosine-Noise' is already taken by 'cosine_noise" in reasons[0]
+    assert "similar to 'learning_rate_warmup" in reasons[1]
+    later = prompts_of(scripted)[start + 1 :]
+    assert "previous proposal was rejected: its name" in later[0]
+    assert "similar to 'learning_rate_warmup" in later[1]
+    assert "learning_rate_warmup: Learning rate warmup" in later[1]  # seeds are listed as explored
+
+
+def test_duplicate_retries_are_capped(scripted, scripted_settings, template):
+    scripted.add({"contains": "Propose idea", "reply": draft("learning_rate_warmup", "x", "y")})
+    result = generate_ideas(
+        load_template(str(template)),
+        Gateway(scripted_settings),
+        Archive(scripted_settings.workspace, "toy_diffusion"),
+        "s1",
+        GenerationOptions(num_ideas=1, reflections=1, duplicate_retries=1),
+    )
+    assert result.ideas == [] and len(result.rejected) == 2 and len(scripted.requests) == 2
+
+
+def test_archive_outcomes_reach_the_next_generation_prompt(scripted, scripted_settings, template):
+    workspace = scripted_settings.workspace
+    archive = Archive(workspace, "toy_diffusion")
+    scripted.add(
+        {
+            "contains": "Propose idea 1 of 3",
+            "reply": draft("ema_weights", "EMA weights", "EMA helps."),
+            "times": 1,
+        },
+        {
+            "contains": "Propose idea 2 of 3",
+            "reply": draft("wide_mlp", "Wider MLP", "Width helps."),
+            "times": 1,
+        },
+        {
+            "contains": "Propose idea 3 of 3",
+            "reply": draft("no_clip", "No clipping", "Clipping hurts."),
+            "times": 1,
+        },
+    )
+    opts = GenerationOptions(num_ideas=3, reflections=0)
+    first = generate_ideas(load_template(str(template)), Gateway(scripted_settings), archive, "s1", opts)
+    by_name = {i.name: i for i in first.ideas}
+    record_outcome(
+        workspace, by_name["ema_weights"], experiment="ok", review_overall=7.5, review_decision="Accept"
+    )
+    record_outcome(workspace, by_name["wide_mlp"], experiment="failed")
+    entry = record_outcome(workspace, by_name["ema_weights"], review_note="Strong ablations.")
+    assert entry.outcome.review_overall == 7.5 and entry.outcome.experiment == "ok"  # merged, not replaced
+    with pytest.raises(KeyError):
+        archive.record_outcome("s1", "never_generated", experiment="ok")
+
+    scripted.add(
+        {
+            "contains": "Propose idea 1 of 1",
+            "reply": draft("dropout", "Dropout", "Dropout helps."),
+            "times": 1,
+        }
+    )
+    generate_ideas(
+        load_template(str(template)),
+        Gateway(scripted_settings),
+        archive,
+        "s2",
+        GenerationOptions(num_ideas=1, reflections=0),
+    )
+    prompt = scripted.requests[-1]["body"]["messages"][1]["content"]
+    best = prompt.index("Best outcomes")
+    worst = prompt.index("Worst outcomes")
+    assert (
+        best
+        < prompt.index("ema_weights: EMA weights -- review 7.5/10 (Accept), experiment ok: Strong ablations.")
+        < worst
+    )
+    assert worst < prompt.index("wide_mlp: Wider MLP -- experiment failed")
+    assert "no_clip: No clipping" in prompt[prompt.index("already explored") :]  # pending: listed, not ranked
+    assert "no_clip: No clipping --" not in prompt
+
+
+def test_similarity_and_names():
+    assert normalise_name("Adaptive-Noise_Schedule") == normalise_name("adaptive noise schedule")
+    assert similarity("Cosine noise schedule for DDPM", "A DDPM with cosine noise schedule") == 1.0
+    assert similarity("Cosine noise schedule", "EMA of weights") == 0.0
+    known = [Known("ema", "EMA of weights", "averaging")]
+    assert find_duplicate("ema_v2", "EMA of the weights averaging", known, 0.6) is not None
+    assert find_duplicate("dropout", "Dropout in the denoiser", known, 0.6) is None
+
+
+def test_scores_and_outcome_ranks():
+    with pytest.raises(ValueError, match="at least one score weight"):
+        ScoreWeights(interestingness=0, feasibility=0, novelty=0)
+    assert Outcome().rank() is None
+    assert Outcome(novelty="not_novel").rank() == 0.0
+    assert Outcome(experiment="failed", review_overall=3).rank() == 3
+
+
+def test_template_errors_are_actionable(tmp_path, template):
+    with pytest.raises(ConfigError, match="no template 'nope'") as err:
+        load_template("nope")
+    assert "2d_diffusion" in (err.value.hint or "")
+    (template / "prompt.json").write_text("{}")
+    with pytest.raises(ConfigError, match="prompt.json is missing or lacks"):
+        load_template(str(template))
