@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 AISCI = [sys.executable, "-m", "aisci"]
-HEAVY = ("litellm", "prefect", "torch", "docker", "xllamacpp", "pandas", "matplotlib")
+HEAVY = ("litellm", "prefect", "torch", "docker", "xllamacpp", "pandas", "matplotlib", "pylatex")
 
 
 def test_help_imports_no_heavy_library():

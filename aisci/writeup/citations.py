@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from aisci.literature.models import Paper
 from aisci.llm import Gateway
+from aisci.settings import Settings
 
 log = logging.getLogger("aisci.writeup")
 
@@ -257,3 +258,14 @@ def gather_citations(
             if 0 <= index < len(hits):
                 bib.add(hits[index])
     return bib
+
+
+def s2_search(settings: Settings) -> Search:
+    """Semantic Scholar through the shared client (rate limit, disk cache). Few retries: when the service is
+    unreachable the writeup goes on with the novelty papers rather than waiting out a long backoff."""
+    from aisci.literature import S2Client, S2Options
+
+    key = settings.s2_api_key.get_secret_value() if settings.s2_api_key else None
+    cache = settings.workspace / "cache" / "s2"
+    client = S2Client(api_key=key, cache_dir=cache, options=S2Options(max_retries=2))
+    return lambda query, limit: client.search(query).papers[:limit]

@@ -70,6 +70,7 @@ class Writeup:
         self.gateway = Gateway(settings, run_dir=context.idea_dir)
 
     def citations(self, search: Search | None) -> Bibliography:
+        """`search` None means offline: only the papers novelty.json recorded can be cited."""
         context = self.context
         summary = f"Title: {context.title}\nIdea: {context.idea}\nNotes: {context.notes[:2000]}"
         start = Bibliography(template_bibtex=context.template_bibtex)
@@ -154,7 +155,7 @@ class Writeup:
             remaining=remaining,
             pages=last.result.pages,
             text_pages=last.result.text_pages,
-            seconds=round(time.monotonic() - started, 2),
+            seconds=round(time.time() - started, 2),
         )
         write_json(context.idea_dir / "build_report.json", report.model_dump(mode="json"))
         return report
@@ -177,7 +178,7 @@ def write_paper(
     template_dir: Path | None = None,
 ) -> WriteupReport:
     """The whole writeup of one finished idea: paper.pdf and build_report.json in `idea_dir`."""
-    started = time.monotonic()
+    started = time.time()
     options = options or WriteupOptions()
     writeup = Writeup(load_context(idea_dir, template_dir, options.page_limit), settings, options)
     bib = writeup.citations(search)
