@@ -8,6 +8,8 @@ The local CPU image is made in two steps, each skipped when an image carrying th
 The GPU image is a plain Dockerfile build (`docker/experiment.Dockerfile`) on an official CUDA PyTorch base.
 """
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -29,6 +31,7 @@ DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 BASE_PACKAGES = ("python3", "python3-venv")
 RECIPE_LABEL = "aisci.recipe"
+BUILD_LOCK = Path(tempfile.gettempdir()) / "aisci-sandbox-build.lock"
 GPU_BASE_DEFAULT = "pytorch/pytorch:2.9.1-cuda12.8-cudnn9-runtime"
 EXPERIMENT_ENV = {
     "PATH": "/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -178,6 +181,20 @@ def _build_cpu(client, image: str, log: Log) -> None:
             container.remove(force=True)
 
 
+def _replacing(client, image: str, build: Callable[[], None]) -> None:
+    """Run `build`, then delete the image `image` used to name, so rebuilds do not pile up 1.3 GB orphans."""
+    import docker
+
+    try:
+        previous = client.images.get(image).id
+    except docker.errors.ImageNotFound:
+        previous = None
+    build()
+    if previous and previous != client.images.get(image).id:
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(previous)
+
+
 def build_cpu_image(image: str, *, force: bool = False, log: Log = lambda _: None) -> BuildReport:
     """Build the local CPU experiment image (and its base) unless images with the current recipe exist."""
     if not (RECIPE_DIR / "cpu-install.sh").is_file():
@@ -185,16 +202,18 @@ def build_cpu_image(image: str, *, force: bool = False, log: Log = lambda _: Non
     client = docker_client()
     started = time.monotonic()
     built, skipped = [], []
-    if force or recipe_of(client, BASE_IMAGE) != base_recipe_hash():
-        _build_base(client, log)
-        built.append(BASE_IMAGE)
-    else:
-        skipped.append(BASE_IMAGE)
-    if force or built or recipe_of(client, image) != cpu_recipe_hash():
-        _build_cpu(client, image, log)
-        built.append(image)
-    else:
-        skipped.append(image)
+    with open(BUILD_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if force or recipe_of(client, BASE_IMAGE) != base_recipe_hash():
+            _build_base(client, log)
+            built.append(BASE_IMAGE)
+        else:
+            skipped.append(BASE_IMAGE)
+        if force or built or recipe_of(client, image) != cpu_recipe_hash():
+            _replacing(client, image, lambda: _build_cpu(client, image, log))
+            built.append(image)
+        else:
+            skipped.append(image)
     final = client.images.get(image)
     return BuildReport(
         image=image,
