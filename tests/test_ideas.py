@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from idea_fixtures import draft, make_template
 
 from aisci.errors import ConfigError
 from aisci.ideas import (
@@ -19,43 +20,10 @@ from aisci.ideas import (
 from aisci.ideas.similar import Known, find_duplicate, normalise_name, similarity
 from aisci.llm import Gateway
 
-SEEDS = [
-    {
-        "Name": "learning_rate_warmup",
-        "Title": "Learning rate warmup for small diffusion models",
-        "Experiment": "Add linear warmup to the optimiser.",
-        "Interestingness": 4,
-        "Feasibility": 9,
-        "Novelty": 2,
-    }
-]
-
 
 @pytest.fixture
 def template(tmp_path: Path) -> Path:
-    folder = tmp_path / "templates" / "toy_diffusion"
-    folder.mkdir(parents=True)
-    (folder / "experiment.py").write_text("print('train a tiny DDPM')\n")
-    (folder / "prompt.json").write_text(
-        json.dumps({"system": "You are a diffusion researcher.", "task_description": "Improve a 2D DDPM."})
-    )
-    (folder / "seed_ideas.json").write_text(json.dumps(SEEDS))
-    return folder
-
-
-def draft(name: str, title: str, hypothesis: str, i: int = 5, f: int = 5, n: int = 5) -> str:
-    return json.dumps(
-        {
-            "name": name,
-            "title": title,
-            "hypothesis": hypothesis,
-            "experiment": "Change the noise schedule in experiment.py and compare with run_0.",
-            "risks": "The effect may be within seed noise.",
-            "interestingness": i,
-            "feasibility": f,
-            "novelty": n,
-        }
-    )
+    return make_template(tmp_path / "templates" / "toy_diffusion")
 
 
 def reflection(idea: str, done: bool) -> str:

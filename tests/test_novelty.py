@@ -3,6 +3,7 @@
 import json
 import socket
 
+from idea_fixtures import step
 from s2_server import S2Server, recorded
 
 from aisci.literature import S2Client, S2Options, check_novelty, save_novelty
@@ -15,18 +16,6 @@ DESCRIPTION = "Hypothesis: a cosine schedule lowers KL on 2D data.\nExperiment: 
 class NoWait:
     def acquire(self) -> None:
         pass
-
-
-def step(decision: str, query: str = "", closest: list[int] | None = None, justification: str = "") -> str:
-    return json.dumps(
-        {
-            "thought": "Checking prior work.",
-            "decision": decision,
-            "query": query,
-            "closest": closest or [],
-            "justification": justification,
-        }
-    )
 
 
 def s2(url: str, cache_dir=None) -> S2Client:

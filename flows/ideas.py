@@ -1,0 +1,58 @@
+"""The ideas flow: generate and rank a sweep's ideas, then check each one's novelty in parallel."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prefect import flow, unmapped
+from prefect.artifacts import create_table_artifact
+
+from aisci.ideas import GenerationOptions, ScoreWeights
+from aisci.ideas.sweep import Sweep, decide_runs, save_sweep
+from aisci.settings import get_settings
+from tasks.ideas import NoveltyOptions, check_novelty, generate_ideas
+
+
+def new_sweep_id(template: str) -> str:
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{Path(template).name}"
+
+
+@flow(name="ideas", log_prints=True)
+def ideas_flow(
+    template: str,
+    num_ideas: int = 3,
+    reflections: int = 3,
+    novelty: NoveltyOptions | None = None,
+    run_unknown: bool = True,
+    weights: ScoreWeights | None = None,
+    sweep_id: str | None = None,
+) -> Sweep:
+    """Ideas for `template`, ranked by weighted score, each with a novelty verdict and whether it runs.
+
+    `run_unknown` decides whether ideas whose novelty could not be checked still go to experiments."""
+    settings = get_settings()
+    sweep_id = sweep_id or new_sweep_id(template)
+    options = GenerationOptions(
+        num_ideas=num_ideas, reflections=reflections, weights=weights or ScoreWeights()
+    )
+    generated = generate_ideas(settings, template, sweep_id, options)
+    futures = check_novelty.map(unmapped(settings), generated.ideas, unmapped(novelty or NoveltyOptions()))
+    verdicts = futures.result()
+    sweep = Sweep(
+        sweep_id=sweep_id,
+        template=Path(template).name,
+        ideas=decide_runs(generated.ideas, verdicts, run_unknown),
+        rejected=generated.rejected,
+    )
+    save_sweep(settings.workspace, sweep)
+    create_table_artifact(
+        key="ideas",
+        table=sweep.table(),
+        description=f"Ideas of sweep {sweep_id}, best score first, with novelty verdicts.",
+    )
+    running = sum(s.run for s in sweep.ideas)
+    print(f"sweep {sweep_id}: {running} of {len(sweep.ideas)} ideas go on to experiments")
+    return sweep
+
+
+if __name__ == "__main__":
+    ideas_flow(template="2d_diffusion")

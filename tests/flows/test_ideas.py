@@ -1,0 +1,108 @@
+"""The ideas flow under the session's Prefect harness: generation, mapped novelty checks, the artifact."""
+
+import json
+import socket
+
+import pytest
+from idea_fixtures import draft, make_template, step
+from s2_server import S2Server, recorded
+
+from aisci.errors import BudgetExceeded, LLMResponseError
+from aisci.literature import S2Options
+from aisci.settings import get_settings
+
+
+@pytest.fixture
+def env(scripted, monkeypatch, tmp_path):
+    for name, value in {
+        "AISCI_MODELS__DEFAULT": "openai/scripted",
+        "AISCI_LLM__API_BASE": scripted.url,
+        "AISCI_LLM__RETRY_BASE_DELAY_S": "0.01",
+        "AISCI_WORKSPACE": str(tmp_path / "ws"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    scripted.add(
+        {
+            "contains": "Propose idea 1 of 2",
+            "reply": draft("ema_weights", "EMA of weights", "EMA helps.", 8, 8, 8),
+        },
+        {"contains": "Propose idea 2 of 2", "reply": draft("wide_mlp", "Wider MLP", "Width helps.", 3, 3, 3)},
+        {
+            "contains": "Results for 'ema denoiser'",
+            "reply": step("novel", closest=[1], justification="[1] differs."),
+        },
+        {
+            "contains": "Results for 'wide mlp'",
+            "reply": step("not_novel", closest=[2], justification="[2] did it."),
+        },
+        {"contains": "The idea: EMA of weights", "reply": step("search", query="ema denoiser")},
+        {"contains": "The idea: Wider MLP", "reply": step("search", query="wide mlp")},
+    )
+    return make_template(tmp_path / "toy_diffusion")
+
+
+def novelty(url: str):
+    from tasks.ideas import NoveltyOptions
+
+    s2 = S2Options(api_url=url, interval_s=0.05, max_retries=1, retry_base_delay_s=0.01, timeout_s=5)
+    return NoveltyOptions(rounds=3, s2=s2)
+
+
+def test_ideas_flow_ranks_checks_and_publishes(prefect_harness, env, tmp_path):
+    from prefect.artifacts import Artifact
+
+    from flows.ideas import ideas_flow
+
+    with S2Server((200, recorded("search_noise_schedule"))) as api:
+        state = ideas_flow(
+            template=str(env),
+            num_ideas=2,
+            reflections=0,
+            novelty=novelty(api.url),
+            sweep_id="s1",
+            return_state=True,
+        )
+    assert state.is_completed(), state.message
+    sweep = state.result()
+    assert [(s.idea.name, s.novelty.verdict, s.run) for s in sweep.ideas] == [
+        ("ema_weights", "novel", True),
+        ("wide_mlp", "not_novel", False),
+    ]
+    assert sorted(r["params"]["query"] for r in api.requests) == ["ema denoiser", "wide mlp"]
+    ws = tmp_path / "ws"
+    assert json.loads((ws / "s1" / "ema_weights" / "idea.json").read_text())["score"] == 8.0
+    saved = json.loads((ws / "s1" / "wide_mlp" / "novelty.json").read_text())
+    assert saved["closest"][0]["year"] == 2021 and len(saved["papers_seen"]) == 3
+    assert (ws / "s1" / "wide_mlp" / "transcript.jsonl").exists()
+    assert json.loads((ws / "s1" / "ideas.json").read_text())["ideas"][1]["run"] is False
+    archived = json.loads((ws / "archive" / "toy_diffusion" / "s1--wide_mlp.json").read_text())
+    assert archived["outcome"] == {
+        **archived["outcome"],
+        "novelty": "not_novel",
+        "novelty_note": "[2] did it.",
+    }
+    artifact = Artifact.get("ideas")
+    assert artifact is not None and "ema_weights" in str(artifact.data) and "not_novel" in str(artifact.data)
+
+
+def test_unreachable_semantic_scholar_marks_ideas_and_the_sweep_decides(prefect_harness, env):
+    from flows.ideas import ideas_flow
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sweep = ideas_flow(template=str(env), num_ideas=2, reflections=0, novelty=novelty(url), run_unknown=False)
+    assert {s.novelty.verdict for s in sweep.ideas} == {"unknown"}
+    assert not any(s.run for s in sweep.ideas)
+    assert all(s.note.startswith("novelty unverified: Semantic Scholar failed") for s in sweep.ideas)
+
+
+def test_only_transient_failures_are_retried():
+    from prefect.states import Failed
+
+    from tasks.ideas import transient_only
+
+    assert transient_only(None, None, Failed(data=ConnectionError("reset")))
+    assert not transient_only(None, None, Failed(data=BudgetExceeded("spent")))
+    assert not transient_only(None, None, Failed(data=LLMResponseError("garbled", raw="{")))
