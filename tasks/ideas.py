@@ -70,13 +70,8 @@ def generate_ideas(settings: Settings, template: str, sweep_id: str, options: Ge
 def check_novelty(settings: Settings, idea: Idea, options: NoveltyOptions) -> literature.NoveltyResult:
     """The idea's novelty verdict, saved as its `novelty.json` and written back to the archive."""
     folder = core_ideas.idea_dir(settings.workspace, idea)
-    key = settings.s2_api_key.get_secret_value() if settings.s2_api_key else None
-    client = literature.S2Client(
-        api_key=key,
-        cache_dir=settings.workspace / ".cache" / "semantic_scholar",
-        options=options.s2,
-        limiter=s2_limiter(settings, options.s2.interval_s or interval_for(key is not None)),
-    )
+    interval_s = options.s2.interval_s or interval_for(settings.s2_api_key is not None)
+    client = literature.S2Client.from_settings(settings, options.s2, s2_limiter(settings, interval_s))
     description = f"Hypothesis: {idea.hypothesis}\nExperiment: {idea.experiment}"
     result = literature.check_novelty(
         idea.name, idea.title, description, Gateway(settings, run_dir=folder), client.search, options.rounds

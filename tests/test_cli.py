@@ -6,7 +6,17 @@ import subprocess
 import sys
 
 AISCI = [sys.executable, "-m", "aisci"]
-HEAVY = ("litellm", "prefect", "torch", "docker", "xllamacpp", "pandas", "matplotlib", "pylatex")
+HEAVY = (
+    "litellm",
+    "prefect",
+    "torch",
+    "docker",
+    "xllamacpp",
+    "pandas",
+    "matplotlib",
+    "pylatex",
+    "semanticscholar",
+)
 
 
 def test_help_imports_no_heavy_library():

@@ -1,6 +1,8 @@
 """Idea generation against the scripted model: reflection rounds, duplicate rejection, ranking, archive."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -224,3 +226,14 @@ def test_template_errors_are_actionable(tmp_path, template):
     (template / "prompt.json").write_text("{}")
     with pytest.raises(ConfigError, match="prompt.json is missing or lacks"):
         load_template(str(template))
+
+
+def test_cli_names_a_missing_template_before_starting_prefect(isolated):
+    result = subprocess.run(
+        [sys.executable, "-m", "aisci", "ideas", "--template", "nope", "--workspace", str(isolated / "ws")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("[error] no template 'nope'") and "2d_diffusion" in result.stderr
+    assert not (isolated / "ws" / ".prefect").exists()

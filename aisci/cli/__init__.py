@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from aisci.cli import config, doctor, llm, sandbox, write
+from aisci.cli import config, doctor, ideas, llm, sandbox, write
 
 app = typer.Typer(
     name="aisci",
@@ -17,6 +17,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(sandbox.app, name="sandbox")
 app.command("doctor")(doctor.doctor)
 app.command("llm")(llm.llm)
+app.command("ideas")(ideas.ideas)
 app.command("write")(write.write)
 
 

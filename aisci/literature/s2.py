@@ -24,6 +24,7 @@ from aisci.errors import AisciError
 from aisci.files import write_json
 from aisci.literature.models import Paper, SearchResult
 from aisci.literature.ratelimit import RateLimiter, interval_for, shared_limiter
+from aisci.settings import Settings
 
 log = logging.getLogger("aisci.literature")
 
@@ -109,6 +110,16 @@ class S2Client:
         self.limiter = limiter or shared_limiter(self.options.interval_s or interval_for(bool(api_key)))
         self.requests = 0
         self._sleep = sleep
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, options: S2Options | None = None, limiter: RateLimiter | None = None
+    ) -> "S2Client":
+        """The client every stage uses: the configured key and one cache, `<workspace>/cache/s2`."""
+        key = settings.s2_api_key.get_secret_value() if settings.s2_api_key else None
+        return cls(
+            api_key=key, cache_dir=settings.workspace / "cache" / "s2", options=options, limiter=limiter
+        )
 
     def search(self, query: str) -> SearchResult:
         """Papers matching `query`, from the cache when it has them. Raises LiteratureUnavailable."""

@@ -106,3 +106,26 @@ def test_only_transient_failures_are_retried():
     assert transient_only(None, None, Failed(data=ConnectionError("reset")))
     assert not transient_only(None, None, Failed(data=BudgetExceeded("spent")))
     assert not transient_only(None, None, Failed(data=LLMResponseError("garbled", raw="{")))
+
+
+def test_cli_runs_the_flow_and_prints_the_ranked_table(prefect_harness, env, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from aisci.cli import app
+
+    monkeypatch.setenv("COLUMNS", "150")
+    with S2Server((200, recorded("search_noise_schedule"))) as api:
+        options = novelty(api.url)
+        monkeypatch.setattr("tasks.ideas.NoveltyOptions", lambda rounds: options)  # loopback S2
+        result = CliRunner().invoke(
+            app, ["ideas", "--template", str(env), "-n", "2", "-k", "0", "--workspace", str(tmp_path / "cli")]
+        )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    ema = next(i for i, line in enumerate(lines) if "ema_weights" in line)
+    wide = next(i for i, line in enumerate(lines) if "wide_mlp" in line)
+    assert ema < wide and "8.00" in lines[ema] and "novel" in lines[ema] and "yes" in lines[ema]
+    assert "not_novel" in lines[wide] and "no" in lines[wide]
+    sweeps = [p for p in (tmp_path / "cli").iterdir() if p.name.endswith("-toy_diffusion")]
+    assert len(sweeps) == 1 and (sweeps[0] / "ema_weights" / "novelty.json").exists()
+    assert f"ideas in {sweeps[0]}" in result.output
