@@ -43,3 +43,11 @@ class SandboxError(AisciError):
 
 class FinalInfoError(SandboxError):
     """An experiment's `final_info.json` is missing, unsafe or malformed: the run counts as failed."""
+
+
+class ExperimentFailed(AisciError):
+    """An idea's experiments cannot go on (baseline broken, every attempt failed, plots impossible)."""
+
+
+class TemplateError(AisciError):
+    """A research template cannot be found or used (unknown name, broken contract, failed baseline)."""

@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from aisci.cli import config, doctor, ideas, llm, sandbox, write
+from aisci.cli import config, doctor, ideas, llm, sandbox, template, write
 
 app = typer.Typer(
     name="aisci",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(config.app, name="config")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(template.app, name="template")
 app.command("doctor")(doctor.doctor)
 app.command("llm")(llm.llm)
 app.command("ideas")(ideas.ideas)

@@ -1,0 +1,218 @@
+"""Research templates: finding them, checking the AI Scientist v1 contract, describing them.
+
+A template is a folder with `experiment.py` (run as `python experiment.py --out_dir=run_i`, writes
+`run_i/final_info.json`), `plot.py`, `prompt.json`, `seed_ideas.json` and `latex/template.tex`. `check`
+reports every contract problem as one line that names the file, so a community template is fixed in one pass.
+"""
+
+import ast
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from aisci.errors import TemplateError
+
+REQUIRED_FILES = ("experiment.py", "plot.py", "prompt.json", "seed_ideas.json", "latex/template.tex")
+IDEA_KEYS = ("Name", "Title", "Experiment")
+# module-level names our templates (and many community ones) use to list their datasets or tasks
+DATASET_NAMES = ("DATASETS", "DATASET", "TASKS", "TASK")
+SMOKE_ENV = "AISCI_SMOKE"
+
+
+class TemplateInfo(BaseModel):
+    """What `aisci template list` shows about one template."""
+
+    name: str
+    path: Path
+    description: str
+    datasets: list[str]
+    problems: int
+    baseline: str  # "yes", "smoke" (only a smoke baseline), "in template" (ships run_0) or "no"
+
+
+def templates_dirs() -> list[Path]:
+    """Where named templates are looked up: ./templates, then the templates/ folder of this source tree."""
+    candidates = [Path.cwd() / "templates", Path(__file__).resolve().parents[1] / "templates"]
+    unique: list[Path] = []
+    for folder in candidates:
+        if folder.is_dir() and folder.resolve() not in [u.resolve() for u in unique]:
+            unique.append(folder)
+    return unique
+
+
+def available() -> dict[str, Path]:
+    """Every template folder found by name, the first one winning when two share a name."""
+    found: dict[str, Path] = {}
+    for root in templates_dirs():
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and (p / "experiment.py").exists()):
+            found.setdefault(folder.name, folder)
+    return found
+
+
+def resolve(name_or_dir: str | Path) -> Path:
+    """A template folder from a path or a name; a path is taken as it is, complete or not."""
+    path = Path(name_or_dir).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    known = available()
+    if str(name_or_dir) in known:
+        return known[str(name_or_dir)].resolve()
+    listing = ", ".join(known) or "none found"
+    raise TemplateError(
+        f"no template folder or name {str(name_or_dir)!r}",
+        hint=f"known templates: {listing}; or pass a folder path",
+    )
+
+
+# -----------------------------------------------------------------------------
+# the contract check
+
+
+def _load_json(path: Path, rel: str, problems: list[str]) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{rel}: cannot be read ({exc})")
+    except json.JSONDecodeError as exc:
+        problems.append(f"{rel}: invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def final_info_problems(data: Any, rel: str = "final_info.json") -> list[str]:
+    """Problems of parsed final_info.json data: `{group: {"means": {metric: number}, "stderrs"?: {...}}}`."""
+    if not isinstance(data, dict) or not data:
+        return [f'{rel}: must be a non-empty object {{group: {{"means": {{metric: number}}}}}}']
+    problems = []
+    for group, entry in data.items():
+        if not isinstance(entry, dict) or "means" not in entry:
+            problems.append(f'{rel}: group "{group}" has no "means"')
+            continue
+        for key in ("means", "stderrs"):
+            values = entry.get(key)
+            if key not in entry:
+                continue
+            if not isinstance(values, dict):
+                problems.append(f'{rel}: group "{group}": "{key}" must be an object of metric -> number')
+                continue
+            for metric, value in values.items():
+                if not _is_number(value):
+                    problems.append(f'{rel}: group "{group}": {key} "{metric}" is not a number ({value!r})')
+                elif not math.isfinite(value):
+                    problems.append(f'{rel}: group "{group}": {key} "{metric}" is not finite ({value})')
+        if "smoke" in entry and not isinstance(entry["smoke"], bool):
+            problems.append(f'{rel}: group "{group}": "smoke" must be true or false')
+    return problems
+
+
+def _python_problems(path: Path, rel: str) -> tuple[list[str], ast.Module | None]:
+    try:
+        source = path.read_text(encoding="utf-8")
+        return [], ast.parse(source, filename=rel)
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"{rel}: cannot be read ({exc})"], None
+    except SyntaxError as exc:
+        return [f"{rel}: syntax error at line {exc.lineno}: {exc.msg}"], None
+
+
+def _accepts_out_dir(tree: ast.Module) -> bool:
+    """True when the script mentions the `--out_dir` option (argparse, click or hand-rolled parsing alike)."""
+    return any(
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and re.search(r"--out[_-]dir", node.value)
+        for node in ast.walk(tree)
+    )
+
+
+def check(folder: Path) -> list[str]:
+    """Every contract problem of the template in `folder`, one line each naming the file; empty if valid."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return [f"{folder}: not a folder"]
+    problems = [f"{rel}: missing file" for rel in REQUIRED_FILES if not (folder / rel).is_file()]
+
+    if (folder / "experiment.py").is_file():
+        found, tree = _python_problems(folder / "experiment.py", "experiment.py")
+        problems += found
+        if tree is not None and not _accepts_out_dir(tree):
+            problems.append(
+                "experiment.py: takes no --out_dir option (it is run as experiment.py --out_dir=run_i)"
+            )
+    if (folder / "plot.py").is_file():
+        problems += _python_problems(folder / "plot.py", "plot.py")[0]
+
+    if (folder / "prompt.json").is_file():
+        prompt = _load_json(folder / "prompt.json", "prompt.json", problems)
+        if prompt is not None:
+            if not isinstance(prompt, dict):
+                problems.append('prompt.json: must be an object with "system" and "task_description"')
+            else:
+                for key in ("system", "task_description"):
+                    if not isinstance(prompt.get(key), str) or not prompt[key].strip():
+                        problems.append(f'prompt.json: "{key}" is missing or not a non-empty string')
+
+    if (folder / "seed_ideas.json").is_file():
+        ideas = _load_json(folder / "seed_ideas.json", "seed_ideas.json", problems)
+        if ideas is not None:
+            if not isinstance(ideas, list) or not ideas:
+                problems.append("seed_ideas.json: must be a non-empty list of ideas")
+            else:
+                for i, idea in enumerate(ideas):
+                    missing = [
+                        k for k in IDEA_KEYS if not isinstance(idea, dict) or not isinstance(idea.get(k), str)
+                    ]
+                    if missing:
+                        problems.append(f"seed_ideas.json: idea {i} lacks {', '.join(missing)}")
+
+    for info in sorted(folder.glob("run_*/final_info.json")):
+        rel = info.relative_to(folder).as_posix()
+        data = _load_json(info, rel, problems)
+        if data is not None:
+            problems += final_info_problems(data, rel)
+    return problems
+
+
+# -----------------------------------------------------------------------------
+# description for `template list`
+
+
+def description(folder: Path, width: int = 80) -> str:
+    """The start of prompt.json's task description, without the v1 "You are given ..." preamble."""
+    try:
+        text = json.loads((folder / "prompt.json").read_text(encoding="utf-8"))["task_description"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    text = re.sub(r"^You are given the following file to work with, which\s+", "", " ".join(text.split()))
+    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    sentence = sentence[:1].upper() + sentence[1:]
+    if len(sentence) <= width:
+        return sentence
+    return sentence[: width - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def datasets(folder: Path, final_info: dict | None = None) -> list[str]:
+    """Result groups: from a run's final_info.json when there is one, else from a literal in experiment.py."""
+    if final_info:
+        return list(final_info)
+    try:
+        tree = ast.parse((folder / "experiment.py").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError):
+        return []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id in DATASET_NAMES for t in node.targets
+        ):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            return [value] if isinstance(value, str) else [str(v) for v in value]
+    return []
