@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     budget_usd: float = Field(10.0, ge=0, description="cost cap of one run, in USD; 0 disables it")
     sandbox_backend: Literal["docker", "local"] = "docker"
     sandbox_image: str = "aisci-experiment:cpu"
+    run_timeout_s: float = Field(7200.0, gt=0, description="wall-clock limit of one experiment run")
+    smoke: bool = Field(False, description="run templates at smoke size (AISCI_SMOKE=1): results marked smoke")
     s2_api_key: SecretStr | None = Field(None, description="Semantic Scholar API key (optional)")
     prefect: PrefectOptions = PrefectOptions()
 

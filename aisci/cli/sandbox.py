@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from aisci.cli.options import gpu_ids
+
 app = typer.Typer(help="Run code in the experiment sandbox and build its images.", no_args_is_help=True)
 
 _UNITS = {"k": 2**-10, "m": 1, "g": 2**10, "t": 2**20}
@@ -22,17 +24,6 @@ def _memory_mb(text: str | None) -> int | None:
         return max(1, int(float(value) / 2**20))
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not a size like 512m or 2g", param_hint="--memory") from None
-
-
-def _gpu_ids(text: str | None) -> list[int] | None:
-    if not text:
-        return None
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is not a list of device ids like 0,1", param_hint="--gpus"
-        ) from None
 
 
 @app.command(
@@ -75,7 +66,7 @@ def run(
             memory_mb=_memory_mb(memory),
             cpus=cpus,
             pids=pids,
-            gpus=_gpu_ids(gpus),
+            gpus=gpu_ids(gpus),
         )
     for warning in caught:
         typer.echo(f"[warning] {warning.message}", err=True)

@@ -1,0 +1,93 @@
+"""What the coding model is told. Every prompt is rebuilt from the idea folder, so a resumed stage sees
+exactly what an uninterrupted one would."""
+
+import json
+from typing import Any
+
+from aisci.edits import FORMAT_GUIDE
+from aisci.experiment.folder import Attempt
+
+SYSTEM = """You are an ML researcher running experiments to test an idea. You change the experiment code with
+SEARCH/REPLACE blocks; each run executes `python experiment.py --out_dir=run_i` in a sandbox without network,
+and its measured results come back to you. Keep experiment.py's command line and its final_info.json format
+unchanged: {group: {"means": {metric: number}, "stderrs": {...}}}."""
+
+RUN_TASK = """{task}
+
+## The idea
+{idea}
+
+## Edit format
+{format_guide}
+
+## experiment.py now
+```python
+{code}
+```
+
+## Baseline results (run_0, measured)
+{baseline}
+
+## Notes so far
+{notes}
+
+You have {remaining} of {max_runs} runs left; this is run {run}. Decide what run {run} should test and reply
+with action "run", a one-paragraph description of the run for the notes, and the SEARCH/REPLACE edits. Reply
+with action "done" when the runs so far answer the idea's question."""
+
+RETRY = """
+## Attempt {attempt} of run {run} failed
+{failure}
+Fix the problem and reply with new edits for run {run}."""
+
+PLOT_TASK = """Edit plot.py so its `labels` dict names every completed run, with a short legend name for each:
+{runs}
+Runs not listed are left out of the figures. plot.py runs as `python plot.py --out_dir=figures` and must write
+PNG files into that folder.
+
+## Edit format
+{format_guide}
+
+## plot.py now
+```python
+{code}
+```
+
+## Notes
+{notes}
+
+Reply with action "run", a description, and the edits."""
+
+FIGURES_TASK = """These figures were made from the runs described in the notes. For each figure, write what it
+shows and what a reader should conclude, for the paper's writer.
+
+Figures: {figures}
+
+## Notes
+{notes}"""
+
+
+def run_prompt(
+    task: str, idea: dict[str, Any], code: str, baseline: dict, notes: str, run: int, max_runs: int
+) -> str:
+    return RUN_TASK.format(
+        task=task,
+        idea=json.dumps(idea, indent=2),
+        format_guide=FORMAT_GUIDE,
+        code=code,
+        baseline=json.dumps(baseline, indent=2),
+        notes=notes or "(none yet)",
+        remaining=max_runs - run + 1,
+        max_runs=max_runs,
+        run=run,
+    )
+
+
+def failure_text(attempt: Attempt) -> str:
+    if attempt.status == "timeout":
+        return f"The run was stopped at the time limit: {attempt.message}. Make it finish sooner."
+    if attempt.status == "oom":
+        return f"The run ran out of memory: {attempt.message}. Use less memory."
+    if attempt.status in ("edit_error", "bad_results"):
+        return attempt.message
+    return f"{attempt.message}\nThe end of stderr:\n```\n{attempt.stderr_tail[-4000:]}\n```"

@@ -1,0 +1,93 @@
+"""The experiment stage of one idea: baseline, up to `max_runs` runs of up to `max_attempts` tries, plots.
+
+Deployed to the GPU work pool; re-running it on an idea folder continues after the last completed run.
+"""
+
+from pathlib import Path
+
+from prefect import flow
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from pydantic import BaseModel
+
+from aisci.errors import ExperimentFailed
+from aisci.experiment import Limits, completed_runs, next_run
+from aisci.experiment.folder import failed_attempts
+from aisci.files import write_json
+from aisci.settings import get_settings
+from tasks.experiment import AttemptFailed, attempt_run, make_plots, run_baseline
+
+SUMMARY = "experiment.json"
+
+
+class ExperimentSummary(BaseModel):
+    idea_dir: str
+    runs: list[int]
+    figures: list[str]
+    ended_by: str
+
+
+@flow(name="experiment", flow_run_name="experiment-{idea_dir}", log_prints=True)
+def run_experiments(
+    idea_dir: str, max_runs: int = 5, max_attempts: int = 4, gpus: list[int] | None = None
+) -> ExperimentSummary:
+    folder = Path(idea_dir).resolve()
+    summary_file = folder / SUMMARY
+    if summary_file.is_file():
+        print(f"{folder.name}: experiments already complete ({SUMMARY})")
+        return ExperimentSummary.model_validate_json(summary_file.read_text())
+    limits = Limits(
+        max_runs=max_runs, max_attempts=max_attempts, timeout_s=get_settings().run_timeout_s, gpus=gpus
+    )
+    run_baseline(str(folder), limits)
+    rows: list[dict] = []
+    ended_by = f"the run limit ({max_runs})"
+    progress = create_progress_artifact(0.0, description=f"Runs of {folder.name} done, of {max_runs}")
+    for run in range(next_run(folder), max_runs + 1):
+        status = _run_with_attempts(folder, run, limits, rows)
+        update_progress_artifact(progress, 100.0 * run / max_runs)
+        if status == "done":
+            ended_by = f"the model, before run {run}"
+            break
+        if status == "failed":
+            ended_by = f"run {run} failing {max_attempts} attempts"
+            break
+    if rows:
+        create_table_artifact(
+            table=rows, key="experiment-attempts", description=f"Attempts for {folder.name}"
+        )
+    runs = [r for r in completed_runs(folder) if r > 0]
+    if not runs:
+        raise ExperimentFailed(
+            f"{folder.name}: no run succeeded ({ended_by})",
+            hint=f"failed attempts are kept in {folder}/run_*.failed-*",
+        )
+    figures = make_plots(str(folder), limits)
+    summary = ExperimentSummary(idea_dir=str(folder), runs=runs, figures=figures, ended_by=ended_by)
+    write_json(summary_file, summary.model_dump())
+    return summary
+
+
+def _run_with_attempts(folder: Path, run: int, limits: Limits, rows: list[dict]) -> str:
+    """Attempts at one run until one succeeds ("ok"), the model ends the stage ("done"), or all fail."""
+    for _ in range(limits.max_attempts):
+        attempt = len(failed_attempts(folder, run)) + 1
+        state = attempt_run.with_options(task_run_name=f"run_{run}-attempt_{attempt}")(
+            str(folder), run, attempt, limits, return_state=True
+        )
+        outcome = state.result(raise_on_failure=False)
+        if isinstance(outcome, AttemptFailed):
+            rows.append({"run": run, "attempt": attempt, "status": "failed", "detail": str(outcome)[:200]})
+            continue
+        if isinstance(outcome, BaseException):
+            raise outcome
+        rows.append(
+            {"run": run, "attempt": attempt, "status": outcome.status, "detail": outcome.message[:200]}
+        )
+        return outcome.status
+    return "failed"
+
+
+if __name__ == "__main__":
+    import sys
+
+    run_experiments(sys.argv[1])
