@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from aisci.cli import config, doctor, ideas, llm, sandbox, template, write
+from aisci.cli import config, doctor, experiment, ideas, llm, sandbox, template, write
 
 app = typer.Typer(
     name="aisci",
@@ -19,6 +19,7 @@ app.add_typer(template.app, name="template")
 app.command("doctor")(doctor.doctor)
 app.command("llm")(llm.llm)
 app.command("ideas")(ideas.ideas)
+app.command("experiment")(experiment.experiment)
 app.command("write")(write.write)
 
 
