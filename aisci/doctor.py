@@ -11,8 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from aisci.errors import AisciError, ConfigError
+from aisci.errors import AisciError, ConfigError, SandboxError
 from aisci.settings import ROLES, Settings
+
+DEFAULT_IMAGE = Settings.model_fields["sandbox_image"].default
 
 S2_PROBE = "https://api.semanticscholar.org/graph/v1/paper/search?query=diffusion&limit=1&fields=title"
 MIN_PYTHON = (3, 11)
@@ -63,34 +65,26 @@ def check_sandbox(settings: Settings) -> Check:
             detail="local backend: experiment code runs on this host without isolation",
             fix="use AISCI_SANDBOX_BACKEND=docker",
         )
-    try:
-        from docker.errors import DockerException, ImageNotFound
+    from aisci.sandbox.images import cpu_recipe_hash, docker_client, recipe_of
 
-        import docker
-    except ImportError:
-        return Check(name="sandbox", status="fail", detail="docker SDK missing", fix="run scripts/setup.sh")
     try:
-        client = docker.from_env(timeout=5)
-        client.ping()
-    except DockerException as exc:
-        return Check(
-            name="sandbox",
-            status="fail",
-            detail=f"Docker daemon unreachable: {exc}",
-            fix="scripts/dockerd.sh",
-        )
+        client = docker_client()
+    except SandboxError as exc:
+        return Check(name="sandbox", status="fail", detail=exc.message, fix=exc.hint)
     try:
-        image = client.images.get(settings.sandbox_image)
-    except ImageNotFound:
-        return Check(
-            name="sandbox",
-            status="fail",
-            detail=f"image {settings.sandbox_image} not built",
-            fix="aisci sandbox build",
-        )
+        recipe = recipe_of(client, settings.sandbox_image)
     finally:
         client.close()
-    return Check(name="sandbox", status="ok", detail=f"{settings.sandbox_image} ({image.short_id})")
+    image = settings.sandbox_image
+    if recipe is None:
+        return Check(
+            name="sandbox", status="fail", detail=f"image {image} not built", fix="aisci sandbox build"
+        )
+    if image == DEFAULT_IMAGE and recipe != cpu_recipe_hash():
+        return Check(
+            name="sandbox", status="warn", detail=f"{image} is out of date", fix="aisci sandbox build"
+        )
+    return Check(name="sandbox", status="ok", detail=f"{image} (recipe {recipe})")
 
 
 def check_models(settings: Settings) -> list[Check]:

@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     sandbox_backend: Literal["docker", "local"] = "docker"
     sandbox_image: str = "aisci-experiment:cpu"
     run_timeout_s: float = Field(7200.0, gt=0, description="wall-clock limit of one experiment run")
-    smoke: bool = Field(False, description="run templates at smoke size (AISCI_SMOKE=1): results marked smoke")
+    smoke: bool = Field(False, description="run templates at smoke size (AISCI_SMOKE=1), marked as such")
     s2_api_key: SecretStr | None = Field(None, description="Semantic Scholar API key (optional)")
     prefect: PrefectOptions = PrefectOptions()
 

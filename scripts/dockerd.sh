@@ -14,7 +14,7 @@ if ! command -v dockerd >/dev/null 2>&1; then
 fi
 log=/var/log/aisci-dockerd.log
 echo "==> starting dockerd (log: $log)"
-$SUDO sh -c "nohup dockerd >>$log 2>&1 &"
+$SUDO setsid -f sh -c "exec dockerd >>$log 2>&1 </dev/null"
 for _ in $(seq 1 60); do
   if $SUDO docker info >/dev/null 2>&1; then
     exit 0

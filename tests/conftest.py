@@ -48,3 +48,15 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory):
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def aisci_env(monkeypatch: pytest.MonkeyPatch):
+    """Set environment variables for a test and rebuild the settings from them."""
+
+    def set_env(**values: object) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, str(value))
+        get_settings.cache_clear()
+
+    return set_env

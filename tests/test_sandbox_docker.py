@@ -10,10 +10,10 @@ import threading
 import time
 from pathlib import Path
 
+import docker
 import pytest
 import sandbox_hostile as hostile
 
-import docker
 from aisci.sandbox import run_sandboxed
 from aisci.sandbox.docker_backend import LABEL, container_config, reap_leftovers
 

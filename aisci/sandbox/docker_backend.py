@@ -185,9 +185,8 @@ def run_docker(
     gpus: list[int] | None,
     tail_bytes: int,
 ) -> SandboxResult:
-    import requests
-
     import docker
+    import requests
 
     client = docker_client()
     reap_leftovers(client)

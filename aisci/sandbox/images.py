@@ -76,11 +76,12 @@ def cpu_recipe_hash() -> str:
 def docker_client():
     """A client for the local engine, or a SandboxError that says how to start one."""
     import docker
+    import requests
 
     try:
         client = docker.from_env(timeout=120)
         client.ping()
-    except docker.errors.DockerException as exc:
+    except (docker.errors.DockerException, requests.RequestException) as exc:
         raise SandboxError(
             f"cannot reach the Docker engine: {exc}",
             hint="start it with scripts/dockerd.sh (or use --backend local, which isolates far less)",

@@ -18,16 +18,18 @@ def test_prefect_env_keeps_everything_in_the_workspace(tmp_path):
     assert "PREFECT_API_URL" not in prefect_env(Settings())
 
 
-def test_preflight_flow_publishes_the_checks(prefect_harness, scripted, monkeypatch):
+def test_preflight_flow_publishes_the_checks(prefect_harness, scripted, aisci_env):
     from prefect.artifacts import Artifact
 
     from flows.preflight import preflight_flow
 
     assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
     scripted.add({"reply": "OK"})
-    monkeypatch.setenv("AISCI_SANDBOX_BACKEND", "local")
-    monkeypatch.setenv("AISCI_MODELS__DEFAULT", "openai/scripted")
-    monkeypatch.setenv("AISCI_LLM__API_BASE", scripted.url)
+    aisci_env(
+        AISCI_SANDBOX_BACKEND="local",
+        AISCI_MODELS__DEFAULT="openai/scripted",
+        AISCI_LLM__API_BASE=scripted.url,
+    )
     state = preflight_flow(return_state=True)
     assert state.is_completed()
     names = [c.name for c in state.result()]
@@ -36,13 +38,15 @@ def test_preflight_flow_publishes_the_checks(prefect_harness, scripted, monkeypa
     assert artifact is not None and "pdflatex" in str(artifact.data)
 
 
-def test_preflight_flow_fails_with_the_missing_pieces(prefect_harness, scripted, monkeypatch):
+def test_preflight_flow_fails_with_the_missing_pieces(prefect_harness, scripted, aisci_env):
     from flows.preflight import preflight_flow
 
     scripted.add({"status": 401})
-    monkeypatch.setenv("AISCI_SANDBOX_BACKEND", "local")
-    monkeypatch.setenv("AISCI_MODELS__DEFAULT", "openai/scripted")
-    monkeypatch.setenv("AISCI_LLM__API_BASE", scripted.url)
+    aisci_env(
+        AISCI_SANDBOX_BACKEND="local",
+        AISCI_MODELS__DEFAULT="openai/scripted",
+        AISCI_LLM__API_BASE=scripted.url,
+    )
     state = preflight_flow(return_state=True)
     assert state.is_failed()
     with pytest.raises(ConfigError, match="openai/scripted refused the credentials"):
