@@ -1,0 +1,20 @@
+"""The automated reviewer: a review form, an ensemble with reflection and a meta-review, and its benchmark."""
+
+from aisci.review.form import MemberReview, PaperInfo, Rejected, Review, ReviewForm
+from aisci.review.paper import Paper, read_paper
+from aisci.review.reviewer import Example, ReviewConfig, Reviewer, combine, load_examples
+
+__all__ = [
+    "Example",
+    "MemberReview",
+    "Paper",
+    "PaperInfo",
+    "Rejected",
+    "Review",
+    "ReviewConfig",
+    "ReviewForm",
+    "Reviewer",
+    "combine",
+    "load_examples",
+    "read_paper",
+]
