@@ -83,17 +83,29 @@ def baseline(
     ] = False,
 ) -> None:
     """Run the template's run_0 in the sandbox, then plot.py; records time and hardware in baseline.json."""
+    import warnings
+
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from aisci.baseline import run_baseline
+    from aisci.sandbox.local import LocalBackendWarning
 
     settings = settings_for(workspace)
     gpu_ids = [int(g) for g in gpus.split(",")] if gpus else None
+    backend = backend or settings.sandbox_backend
     console = Console()
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-    ) as progress:
+    if backend == "local":
+        console.print(
+            "[yellow]warn[/] local sandbox backend: the template code runs on this host, unisolated"
+        )
+    with (
+        warnings.catch_warnings(),
+        Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+        ) as progress,
+    ):
+        warnings.simplefilter("ignore", LocalBackendWarning)  # said once above, not per sandboxed step
         tasks: dict[str, int] = {}
 
         def on_stage(stage: str) -> None:
@@ -106,7 +118,7 @@ def baseline(
             template,
             settings.workspace,
             smoke=smoke,
-            backend=backend or settings.sandbox_backend,
+            backend=backend,
             timeout_s=timeout_s,
             gpus=gpu_ids,
             force=force,
