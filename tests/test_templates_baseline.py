@@ -124,3 +124,13 @@ def test_cli_baseline(tmp_path: Path) -> None:
     assert "local sandbox backend" in result.output
     assert "baseline of v1_toy done in" in result.output
     assert "toy: loss=0.5, acc=0.9" in result.output and "figures: toy.png" in result.output
+
+
+@pytest.mark.docker
+def test_v1_template_baseline_in_docker(tmp_path: Path) -> None:
+    """In the container the code is read-only: plot.py still draws, inside the writable plots/ folder."""
+    folder = write_v1_template(tmp_path / "v1_toy")
+    (folder / "run_0" / "final_info.json").unlink()
+    record = run_baseline(folder, tmp_path / "ws", backend="docker", timeout_s=120)
+    assert record.status == "ok" and record.backend == "docker"
+    assert record.figures == ["toy.png"] and record.means == {"toy": {"loss": 0.5, "acc": 0.9}}
