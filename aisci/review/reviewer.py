@@ -125,9 +125,7 @@ class Reviewer:
             try:
                 reflection = self._ask(turn, Reflection)
             except LLMResponseError as exc:
-                rejected.append(
-                    Rejected(step=f"review {index} reflection {round_}", error=exc.message, raw=exc.raw)
-                )
+                rejected.append(rejection(f"review {index} reflection {round_}", exc))
                 break
             rounds, form = round_, reflection.review
             if reflection.done:
@@ -142,8 +140,14 @@ class Reviewer:
             cost_usd=self.gateway.spent_usd - started,
         )
 
-    def meta_review(self, forms: list[ReviewForm]) -> ReviewForm:
-        return self._ask(prompts.meta_review_messages(forms), ReviewForm)
+    def meta_review(self, members: list[MemberReview]) -> tuple[ReviewForm | None, list[Rejected]]:
+        """The area chair's form over two or more reviews; None, with the rejected reply, when invalid."""
+        if len(members) < 2:
+            return None, []
+        try:
+            return self._ask(prompts.meta_review_messages([m.form for m in members]), ReviewForm), []
+        except LLMResponseError as exc:
+            return None, [rejection("meta-review", exc)]
 
     def _ask(self, messages: list[dict[str, str]], schema: type[BaseModel]):
         return self.gateway.complete_json(
@@ -159,19 +163,19 @@ class Reviewer:
             try:
                 members.append(self.member(messages, index))
             except LLMResponseError as exc:
-                rejected.append(Rejected(step=f"review {index}", error=exc.message, raw=exc.raw))
-        meta = None
-        if len(members) > 1:
-            try:
-                meta = self.meta_review([m.form for m in members])
-            except LLMResponseError as exc:
-                rejected.append(Rejected(step="meta-review", error=exc.message, raw=exc.raw))
+                rejected.append(rejection(f"review {index}", exc))
+        meta, meta_rejected = self.meta_review(members)
+        rejected += meta_rejected
         review = combine(
             info, members, meta, rejected, self.config.threshold, self.gateway.settings.model_for("review")
         )
         return review.model_copy(
             update={"cost_usd": self.gateway.spent_usd - spent, "elapsed_s": time.monotonic() - started}
         )
+
+
+def rejection(step: str, exc: LLMResponseError) -> Rejected:
+    return Rejected(step=step, error=exc.message, raw=exc.raw)
 
 
 def combine(

@@ -1,0 +1,253 @@
+"""The reviewer against the scripted server: ensemble means, threshold decision, repair, early stop."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from aisci.errors import ConfigError, LLMResponseError
+from aisci.llm import Gateway
+from aisci.review import (
+    MemberReview,
+    Paper,
+    PaperInfo,
+    ReviewConfig,
+    Reviewer,
+    ReviewForm,
+    combine,
+    load_examples,
+    read_paper,
+)
+from aisci.review.improve import improve
+from aisci.settings import Settings
+
+PAPER = Paper(
+    source="paper.txt", pages=["Title: Cosine schedules for tiny diffusion models. Results: KL 0.31."]
+)
+
+
+def form(overall: int, decision: str = "Accept", **scores: int) -> dict:
+    return {
+        "summary": f"A review giving {overall}.",
+        "strengths": ["clear experiments"],
+        "weaknesses": ["small datasets"],
+        "questions": [],
+        "limitations": ["toy data only"],
+        "ethical_concerns": False,
+        **dict.fromkeys(
+            (
+                "originality",
+                "quality",
+                "clarity",
+                "significance",
+                "soundness",
+                "presentation",
+                "contribution",
+            ),
+            3,
+        ),
+        "overall": overall,
+        "confidence": 4,
+        "decision": decision,
+        **scores,
+    }
+
+
+def reply(overall: int, **kw) -> str:
+    return json.dumps(form(overall, **kw))
+
+
+def reflection(overall: int, done: bool) -> str:
+    return json.dumps({"thought": "fine", "review": form(overall), "done": done})
+
+
+def reviewer(settings: Settings, tmp_path: Path, **config) -> Reviewer:
+    return Reviewer(Gateway(settings, tmp_path / "run"), ReviewConfig(**config))
+
+
+def test_ensemble_scores_are_means_and_the_meta_review_keeps_its_own_decision(
+    scripted, scripted_settings, tmp_path
+):
+    scripted.add(
+        {"contains": "area chair", "reply": reply(5, decision="Reject", summary="The chair's view.")},
+        {"reply": reply(4, originality=1), "times": 1},
+        {"reply": reply(6, originality=2), "times": 1},
+        {"reply": reply(8, originality=3), "times": 1},
+    )
+    review = reviewer(scripted_settings, tmp_path, ensemble=3, reflections=0).review(PAPER)
+    assert review.scores["overall"] == review.overall == 6.0
+    assert review.scores["originality"] == 2.0 and review.scores["confidence"] == 4.0
+    assert review.decision == "Accept"  # mean 6.0 reaches the default threshold 6
+    assert review.model_decision == "Reject" and review.form.summary == "The chair's view."
+    assert [m.form.overall for m in review.members] == [4, 6, 8]
+    assert len(scripted.requests) == 4
+    assert scripted.requests[0]["body"]["temperature"] == 0.75
+
+
+def member(index: int, overall: int, decision: str = "Accept") -> MemberReview:
+    return MemberReview(index=index, form=ReviewForm(**form(overall, decision=decision)), reflections=0)
+
+
+INFO = PaperInfo(source="p", pages_total=1, pages_used=1, chars_total=1, chars_used=1, truncated=False)
+
+
+@pytest.mark.parametrize(
+    ("overalls", "threshold", "decision"),
+    [([5, 6], 6.0, "Reject"), ([6, 6], 6.0, "Accept"), ([5, 6], 5.5, "Accept"), ([9, 10], 9.6, "Reject")],
+)
+def test_decision_is_a_threshold_on_the_mean_overall(overalls, threshold, decision):
+    members = [member(i, o, decision="Reject") for i, o in enumerate(overalls)]
+    review = combine(INFO, members, None, [], threshold, "m")
+    assert review.decision == decision
+    assert review.model_decision == "Reject"  # the model's own call is kept beside it
+
+
+def test_without_a_meta_review_the_member_nearest_the_mean_speaks():
+    review = combine(INFO, [member(0, 2), member(1, 7), member(2, 9)], None, [], 6.0, "m")
+    assert review.overall == 6.0 and review.form.overall == 7
+
+
+def test_out_of_range_score_is_repaired_once(scripted, scripted_settings, tmp_path):
+    scripted.add(
+        {"contains": "could not be used", "reply": reply(7)},
+        {"reply": reply(11, confidence=9), "times": 1},
+    )
+    review = reviewer(scripted_settings, tmp_path, ensemble=1, reflections=0).review(PAPER)
+    assert review.overall == 7.0 and not review.rejected
+    repair = scripted.requests[1]["body"]["messages"][-1]["content"]
+    assert "overall" in repair and "less than or equal to 10" in repair and "confidence" in repair
+
+
+def test_an_invalid_member_is_dropped_with_its_raw_text_kept(scripted, scripted_settings, tmp_path):
+    scripted.add({"reply": "I liked it. 11/10.", "times": 2}, {"reply": reply(8)})
+    review = reviewer(scripted_settings, tmp_path, ensemble=2, reflections=0).review(PAPER)
+    assert [m.index for m in review.members] == [1]
+    assert review.rejected[0].step == "review 0" and review.rejected[0].raw == "I liked it. 11/10."
+    assert review.overall == 8.0
+
+
+def test_every_review_invalid_raises_with_the_raw_text(scripted, scripted_settings, tmp_path):
+    scripted.add({"reply": "no JSON here"})
+    with pytest.raises(LLMResponseError) as caught:
+        reviewer(scripted_settings, tmp_path, ensemble=1, reflections=0).review(PAPER)
+    assert "no JSON here" in caught.value.raw
+
+
+def test_reflection_stops_when_the_model_says_it_is_done(scripted, scripted_settings, tmp_path):
+    scripted.add(
+        {"contains": "Reflection round 2 of 5", "reply": reflection(5, done=True)},
+        {"contains": "Reflection round 1 of 5", "reply": reflection(4, done=False)},
+        {"reply": reply(7)},
+    )
+    review = reviewer(scripted_settings, tmp_path, ensemble=1, reflections=5).review(PAPER)
+    (only,) = review.members
+    assert only.reflections == 2 and only.stopped_early
+    assert review.overall == 5.0
+    assert len(scripted.requests) == 3
+    sent = scripted.requests[2]["body"]["messages"]
+    fed_back = [m for m in sent if m["role"] == "assistant"][-1]
+    assert json.loads(fed_back["content"])["overall"] == 4  # the previous round's review is sent back
+
+
+def test_all_rounds_run_when_the_model_never_says_done(scripted, scripted_settings, tmp_path):
+    scripted.add({"contains": "Reflection round", "reply": reflection(6, done=False)}, {"reply": reply(7)})
+    (only,) = reviewer(scripted_settings, tmp_path, ensemble=1, reflections=3).review(PAPER).members
+    assert only.reflections == 3 and not only.stopped_early
+    assert len(scripted.requests) == 4
+
+
+def test_few_shot_examples_are_earlier_turns(scripted, scripted_settings, tmp_path):
+    (tmp_path / "ex.txt").write_text("An example paper about dropout.")
+    ai_scientist_keys = {
+        k.title() if k != "ethical_concerns" else "Ethical Concerns": v for k, v in form(3).items()
+    }
+    (tmp_path / "ex.json").write_text(json.dumps(ai_scientist_keys))
+    examples = load_examples([tmp_path / "ex.txt"])
+    assert examples[0].review.overall == 3
+    scripted.add({"reply": reply(6)})
+    reviewer(scripted_settings, tmp_path, ensemble=1, reflections=0, examples=examples).review(PAPER)
+    sent = scripted.requests[0]["body"]["messages"]
+    assert [m["role"] for m in sent[:4]] == ["system", "user", "assistant", "user"]
+    assert "dropout" in sent[1]["content"] and json.loads(sent[2]["content"])["overall"] == 3
+    assert "Cosine schedules" in sent[3]["content"]
+
+
+def test_an_example_without_its_review_is_a_config_error(tmp_path):
+    (tmp_path / "ex.txt").write_text("text")
+    with pytest.raises(ConfigError, match="has no review"):
+        load_examples([tmp_path / "ex.txt"])
+
+
+def test_long_papers_keep_their_first_pages_and_say_so(scripted_settings, tmp_path):
+    pages = [f"PAGE{i} " + "x" * 3000 for i in range(1, 9)]
+    messages, info = reviewer(scripted_settings, tmp_path, context_tokens=12_000).prepare(
+        Paper(source="long.pdf", pages=pages)
+    )
+    assert info.truncated and info.pages_total == 8 and 0 < info.pages_used < 8
+    assert f"first {info.pages_used} of 8 pages" in info.note
+    assert "PAGE1 " in messages[-1]["content"] and "PAGE8 " not in messages[-1]["content"]
+    _, whole = reviewer(scripted_settings, tmp_path).prepare(Paper(source="long.pdf", pages=pages))
+    assert not whole.truncated and whole.pages_used == 8 and whole.note == ""
+
+
+def test_a_context_too_small_for_any_paper_is_a_config_error(scripted_settings, tmp_path):
+    with pytest.raises(ConfigError, match="leaves no room"):
+        reviewer(scripted_settings, tmp_path, context_tokens=9000).prepare(PAPER)
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
+def test_pdf_text_is_extracted_page_by_page(tmp_path):
+    (tmp_path / "p.tex").write_text(
+        "\\documentclass{article}\\begin{document}"
+        "Denoising diffusion on moons.\\newpage Results: cosine beats linear."
+        "\\end{document}"
+    )
+    subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "p.tex"], cwd=tmp_path, check=True, capture_output=True
+    )
+    paper = read_paper(tmp_path / "p.pdf")
+    assert len(paper.pages) == 2
+    assert "Denoising diffusion on moons." in paper.pages[0]
+    assert "cosine beats linear" in paper.pages[1]
+
+
+def test_unreadable_papers_are_config_errors(tmp_path):
+    (tmp_path / "bad.pdf").write_bytes(b"not a pdf")
+    with pytest.raises(ConfigError, match="cannot read"):
+        read_paper(tmp_path / "bad.pdf")
+    with pytest.raises(ConfigError, match="no paper"):
+        read_paper(tmp_path / "missing.pdf")
+
+
+def test_improvement_reviews_the_revised_paper_once(scripted, scripted_settings, tmp_path):
+    scripted.add({"contains": "REVISED", "reply": reply(7)}, {"reply": reply(4)})
+    (tmp_path / "paper.txt").write_text("A first draft.")
+    calls = []
+
+    def writeup(paper: Path, review, out_dir: Path) -> Path:
+        calls.append(review.overall)
+        revised = out_dir / "revised.txt"
+        revised.write_text(f"REVISED after: {'; '.join(review.form.weaknesses)}")
+        return revised
+
+    result = improve(
+        tmp_path / "paper.txt",
+        reviewer(scripted_settings, tmp_path, ensemble=1, reflections=0),
+        writeup,
+        tmp_path / "improved",
+    )
+    assert calls == [4.0]
+    assert result.before.overall == 4.0 and result.after.overall == 7.0 and result.overall_change == 3.0
+    assert "small datasets" in (tmp_path / "improved" / "revised.txt").read_text()
+
+
+@pytest.mark.local_model
+def test_one_review_with_the_embedded_model(tmp_path):
+    gateway = Gateway(Settings(), tmp_path)
+    review = Reviewer(gateway, ReviewConfig(ensemble=1, reflections=1)).review(PAPER)
+    assert review.model == "local/smollm2"
+    assert 1 <= review.overall <= 10 and review.decision in ("Accept", "Reject")
+    assert len(review.members) == 1 and review.members[0].reflections <= 1
+    assert gateway.usage["review"].calls >= 2
