@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from aisci.cli import config, doctor, experiment, ideas, llm, sandbox, template, write
+from aisci.cli import bench, config, doctor, experiment, ideas, llm, review, sandbox, template, write
 
 app = typer.Typer(
     name="aisci",
@@ -18,6 +18,8 @@ app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(template.app, name="template")
 app.command("doctor")(doctor.doctor)
 app.command("llm")(llm.llm)
+app.command("review")(review.review)
+app.add_typer(bench.app, name="bench")
 app.command("ideas")(ideas.ideas)
 app.command("experiment")(experiment.experiment)
 app.command("write")(write.write)

@@ -1,0 +1,75 @@
+"""`aisci bench`: benchmarks of aisci's stages against data with known answers."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aisci.cli.options import Workspace, settings_for
+from aisci.cli.review import Ensemble, Model, Reflections, Threshold, with_review_model
+
+app = typer.Typer(help="Benchmark aisci's stages.", no_args_is_help=True)
+
+
+@app.command("review")
+def review(
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="Folder with ratings_subset.tsv and iclr_parsed/, or a CSV (paper_id, decision).",
+            exists=True,
+        ),
+    ],
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="Review only the first N papers.")
+    ] = None,
+    model: Model = None,
+    ensemble: Ensemble = 5,
+    reflections: Reflections = 5,
+    threshold: Threshold = 6.0,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-j", min=1, max=32, help="Papers at once.")
+    ] = 1,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    workspace: Workspace = None,
+) -> None:
+    """Review papers with known decisions; report accuracy, balanced accuracy, F1, ROC-AUC, FPR and FNR with
+    95% bootstrap intervals, and cost and time per review.
+
+    Reviews are cached per paper under <workspace>/bench/review/, so a stopped run resumes where it was."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from aisci.review import ReviewConfig
+    from aisci.review.bench import run_bench
+
+    settings = with_review_model(settings_for(workspace), model)
+    config = ReviewConfig(ensemble=ensemble, reflections=reflections, threshold=threshold)
+    err = Console(stderr=True, highlight=False)
+
+    def progress(result) -> None:
+        if result.error:
+            err.print(f"[red]failed[/] {result.paper_id}: {result.error}")
+        else:
+            source = "cached" if result.cached else f"{result.elapsed_s:.1f} s"
+            err.print(f"{result.paper_id}: Overall {result.overall:.2f} ({source})", markup=False)
+
+    report = run_bench(data, settings, config, limit=limit, concurrency=concurrency, on_result=progress)
+    if json_out:
+        print(report.model_dump_json(indent=2))
+        return
+    console = Console(highlight=False)
+    c = report.confusion
+    console.print(
+        f"{report.model}: {report.papers} papers ({report.failed} failed, {report.missing_files} listed "
+        f"without a file); threshold {report.threshold:g}; TP {c.tp} FP {c.fp} TN {c.tn} FN {c.fn}"
+    )
+    table = Table("metric", "value", "95% CI")
+    for row in report.table():
+        table.add_row(*row.values())
+    console.print(table)
+    console.print(
+        f"per review: ${report.cost_per_review_usd:.4f}, {report.seconds_per_review:.1f} s; "
+        f"this run took {report.wall_s:.1f} s"
+    )

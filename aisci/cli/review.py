@@ -1,0 +1,96 @@
+"""`aisci review`: review one paper with the ensemble reviewer."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aisci.cli.options import Workspace, settings_for
+
+Ensemble = Annotated[
+    int, typer.Option("--ensemble", "-e", min=1, max=20, help="Independent reviews averaged.")
+]
+Reflections = Annotated[
+    int,
+    typer.Option("--reflections", "-r", min=0, max=10, help="Reflection rounds per review (stops early)."),
+]
+Threshold = Annotated[
+    float, typer.Option("--threshold", min=1, max=10, help="Mean Overall score at or above which to accept.")
+]
+Model = Annotated[str | None, typer.Option("--model", "-m", help="litellm model string for the review role.")]
+Examples = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--example",
+        help="Few-shot example paper (.pdf/.txt) with its review beside it as <stem>.json; repeatable.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+def with_review_model(settings, model: str | None):
+    """Settings whose review role uses `model`, when given."""
+    if not model:
+        return settings
+    return settings.model_copy(update={"models": settings.models.model_copy(update={"review": model})})
+
+
+def review(
+    paper: Annotated[
+        Path, typer.Argument(help="The paper: a PDF or a text file.", exists=True, dir_okay=False)
+    ],
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the review object as JSON, and nothing else.")
+    ] = False,
+    ensemble: Ensemble = 5,
+    reflections: Reflections = 5,
+    threshold: Threshold = 6.0,
+    model: Model = None,
+    example: Examples = None,
+    workspace: Workspace = None,
+) -> None:
+    """Review a paper: an ensemble of reviews with reflection, an area chair's meta-review, mean scores.
+
+    The review and the transcript are written to <workspace>/review/<paper name>/."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from aisci.llm import Gateway
+    from aisci.review import ReviewConfig, Reviewer, load_examples, read_paper
+
+    settings = with_review_model(settings_for(workspace), model)
+    config = ReviewConfig(
+        ensemble=ensemble, reflections=reflections, threshold=threshold, examples=load_examples(example or [])
+    )
+    run_dir = settings.workspace / "review" / paper.stem
+    result = Reviewer(Gateway(settings, run_dir=run_dir), config).review(read_paper(paper))
+    out = run_dir / "review.json"
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(result.model_dump_json(indent=2))
+    tmp.replace(out)
+
+    err = Console(stderr=True, highlight=False)
+    if result.paper.truncated:
+        err.print(f"[yellow]note:[/] {result.paper.note}")
+    for rejected in result.rejected:
+        err.print(f"[yellow]rejected reply ({rejected.step}):[/] {rejected.error}", markup=True)
+    if json_out:
+        print(result.model_dump_json(indent=2))
+        return
+    console = Console(highlight=False)
+    console.print(f"[bold]{paper.name}[/] reviewed by {result.model} ({len(result.members)} reviews)\n")
+    console.print(result.form.summary, markup=False)
+    for title, points in (("Strengths", result.form.strengths), ("Weaknesses", result.form.weaknesses)):
+        console.print(f"\n[bold]{title}[/]")
+        for point in points:
+            console.print(f"  - {point}", markup=False)
+    table = Table("score", "ensemble mean")
+    for name, value in result.scores.items():
+        table.add_row(name, f"{value:.2f}")
+    console.print(table)
+    console.print(
+        f"[bold]Decision: {result.decision}[/] (mean Overall {result.overall:.2f}, threshold "
+        f"{result.threshold:g}; the model's own decision: {result.model_decision})"
+    )
+    err.print(f"[dim]${result.cost_usd:.4f}, {result.elapsed_s:.1f} s; written to {out}[/]")
