@@ -59,6 +59,7 @@ class PrefectOptions(BaseModel):
         None, description="Prefect server API; unset runs on the embedded ephemeral API"
     )
     work_pool: str | None = Field("gpu", description="work pool of GPU hosts for experiments")
+    crash_restarts: int = Field(2, ge=0, description="times an experiment whose worker died is started again")
     analytics: bool = False
 
 
@@ -73,6 +74,7 @@ class Settings(BaseSettings):
     budget_usd: float = Field(10.0, ge=0, description="cost cap of one run, in USD; 0 disables it")
     sandbox_backend: Literal["docker", "local"] = "docker"
     sandbox_image: str = "aisci-experiment:cpu"
+    gpus: list[int] = Field([], description="this host's GPU ids; one experiment holds one at a time")
     run_timeout_s: float = Field(7200.0, gt=0, description="wall-clock limit of one experiment run")
     smoke: bool = Field(False, description="run templates at smoke size (AISCI_SMOKE=1), marked as such")
     s2_api_key: SecretStr | None = Field(None, description="Semantic Scholar API key (optional)")

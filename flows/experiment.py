@@ -14,9 +14,8 @@ from aisci.experiment import Limits, completed_runs, next_run
 from aisci.experiment.folder import failed_attempts
 from aisci.files import write_json
 from aisci.settings import get_settings
+from flows.gpu import SUMMARY, gpu_slot
 from tasks.experiment import AttemptFailed, attempt_run, make_plots, run_baseline
-
-SUMMARY = "experiment.json"
 
 
 class ExperimentSummary(BaseModel):
@@ -35,9 +34,18 @@ def run_experiments(
     if summary_file.is_file():
         print(f"{folder.name}: experiments already complete ({SUMMARY})")
         return ExperimentSummary.model_validate_json(summary_file.read_text())
-    limits = Limits(
-        max_runs=max_runs, max_attempts=max_attempts, timeout_s=get_settings().run_timeout_s, gpus=gpus
-    )
+    settings = get_settings()
+    with gpu_slot(gpus, settings.gpus) as held:
+        limits = Limits(
+            max_runs=max_runs, max_attempts=max_attempts, timeout_s=settings.run_timeout_s, gpus=held
+        )
+        summary = _experiments(folder, limits)
+    write_json(summary_file, summary.model_dump())
+    return summary
+
+
+def _experiments(folder: Path, limits: Limits) -> ExperimentSummary:
+    max_runs, max_attempts = limits.max_runs, limits.max_attempts
     run_baseline(str(folder), limits)
     rows: list[dict] = []
     ended_by = f"the run limit ({max_runs})"
@@ -62,9 +70,7 @@ def run_experiments(
             hint=f"failed attempts are kept in {folder}/run_*.failed-*",
         )
     figures = make_plots(str(folder), limits)
-    summary = ExperimentSummary(idea_dir=str(folder), runs=runs, figures=figures, ended_by=ended_by)
-    write_json(summary_file, summary.model_dump())
-    return summary
+    return ExperimentSummary(idea_dir=str(folder), runs=runs, figures=figures, ended_by=ended_by)
 
 
 def _run_with_attempts(folder: Path, run: int, limits: Limits, rows: list[dict]) -> str:

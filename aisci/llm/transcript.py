@@ -40,3 +40,8 @@ class Transcript:
             except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
                 continue
         return total
+
+
+def spent_under(folder: Path) -> float:
+    """What every transcript below `folder` cost: a sweep's spend across all its ideas."""
+    return sum(Transcript(path, []).spent_usd() for path in folder.rglob("transcript.jsonl"))

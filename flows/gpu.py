@@ -1,0 +1,87 @@
+"""GPU hosts: holding a GPU for one experiment, and sending experiments to the GPU work pool."""
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from prefect import get_run_logger
+from prefect.client.orchestration import get_client
+from prefect.concurrency.sync import concurrency
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
+
+from aisci.errors import ExperimentFailed
+from aisci.settings import get_settings
+
+SUMMARY = "experiment.json"
+POLL_S = 5.0
+
+
+def slot_name(gpu: int) -> str:
+    """One global concurrency limit per device; the host name keeps GPU 0 of two hosts apart."""
+    return f"gpu-{socket.gethostname()}-{gpu}"
+
+
+def ensure_gpu_limits(gpus: list[int]) -> None:
+    with get_client(sync_client=True) as client:
+        for gpu in gpus:
+            client.upsert_global_concurrency_limit_by_name(slot_name(gpu), limit=1)
+
+
+@contextmanager
+def gpu_slot(requested: list[int] | None, host_gpus: list[int]) -> Iterator[list[int] | None]:
+    """The GPUs an experiment may use, held until it ends: the requested ones, else this host's first free
+    one. With neither, the experiment runs on the CPU and holds nothing."""
+    if not requested and not host_gpus:
+        yield None
+        return
+    ensure_gpu_limits(requested or host_gpus)
+    with ExitStack() as held:
+        if requested:
+            held.enter_context(concurrency([slot_name(g) for g in requested], strict=True))
+            chosen = requested
+        else:
+            chosen = _first_free(held, host_gpus)
+        yield chosen
+
+
+def _first_free(held: ExitStack, gpus: list[int]) -> list[int]:
+    while True:
+        for gpu in gpus:
+            try:
+                held.enter_context(concurrency(slot_name(gpu), timeout_seconds=1, strict=True))
+            except TimeoutError:
+                continue
+            return [gpu]
+        time.sleep(POLL_S)
+
+
+def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None):
+    """Run the experiment flow on the GPU pool's deployment and wait; None when there is none to use.
+
+    A run whose worker died is Crashed, which Prefect never retries: it is started again here, up to
+    `prefect.crash_restarts` times, and resumes from the idea folder where the dead one stopped."""
+    from flows.experiment import ExperimentSummary
+
+    settings = get_settings()
+    if not settings.prefect.api_url or not settings.prefect.work_pool:
+        return None
+    name = f"experiment/{settings.prefect.work_pool}"
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            return None
+    parameters = {"idea_dir": idea_dir, "max_runs": max_runs, "max_attempts": max_attempts, "gpus": gpus}
+    for restart in range(settings.prefect.crash_restarts + 1):
+        flow_run = run_deployment(name, parameters=parameters, timeout=None)
+        if not flow_run.state.is_crashed():
+            break
+        get_run_logger().warning(
+            "%s crashed (%s); starting it again (%d)", flow_run.name, flow_run.state.message, restart + 1
+        )
+    if not flow_run.state.is_completed():
+        raise ExperimentFailed(f"{flow_run.name} ended {flow_run.state.name}: {flow_run.state.message}")
+    return ExperimentSummary.model_validate_json((Path(idea_dir) / SUMMARY).read_text())

@@ -1,0 +1,87 @@
+"""One idea as a DAG: novelty → experiments (with plots) → writeup → review.
+
+Every stage is a cached task whose result persists in the workspace and feeds the next stage: running the idea
+again, or pressing Retry on a failed run in the UI, redoes only the failed stage and what follows it.
+"""
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+from pydantic import BaseModel, Field
+
+from aisci.errors import ExperimentFailed
+from aisci.ideas import Idea
+from aisci.ideas.archive import record_outcome
+from aisci.llm.transcript import Transcript
+from aisci.settings import get_settings
+from aisci.writeup import WriteupOptions
+from tasks.idea import experiments_stage, novelty_stage, prepare_idea, writeup_stage
+from tasks.ideas import NoveltyOptions
+
+
+class IdeaOptions(BaseModel):
+    """Everything one idea's run can be tuned with; the Prefect UI shows it as a form."""
+
+    max_runs: int = Field(5, ge=1, description="experiment runs after the baseline")
+    max_attempts: int = Field(4, ge=1, description="tries per run")
+    gpus: list[int] | None = Field(None, description="GPU ids; default: a free GPU of the host that runs it")
+    run_unknown: bool = Field(True, description="run ideas whose novelty could not be checked")
+    novelty: NoveltyOptions = NoveltyOptions()
+    writeup: WriteupOptions = WriteupOptions()
+
+
+class IdeaResult(BaseModel):
+    idea: str
+    idea_dir: str
+    status: Literal["done", "skipped"]
+    verdict: str
+    runs: list[int] = []
+    pdf: str | None = None
+    cost_usd: float = 0.0
+
+
+@flow(name="idea", flow_run_name="idea-{idea_dir}", log_prints=True)
+def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
+    options = options or IdeaOptions()
+    folder = Path(idea_dir).resolve()
+    idea = Idea.model_validate(json.loads((folder / "idea.json").read_text()))
+    workspace = get_settings().workspace
+    template_dir = prepare_idea(str(folder))
+    novelty = novelty_stage(str(folder), options.novelty)
+    if novelty.verdict == "not_novel" or (novelty.verdict == "unknown" and not options.run_unknown):
+        print(f"{idea.name}: skipped ({novelty.verdict})")
+        return IdeaResult(idea=idea.name, idea_dir=str(folder), status="skipped", verdict=novelty.verdict)
+    try:
+        experiments = experiments_stage(
+            str(folder), options.max_runs, options.max_attempts, options.gpus, novelty.verdict
+        )
+    except ExperimentFailed:
+        record_outcome(workspace, idea, experiment="failed")
+        raise
+    record_outcome(workspace, idea, experiment="ok")
+    report = writeup_stage(
+        str(folder), template_dir, options.writeup, novelty.verdict == "unknown", experiments
+    )
+    result = IdeaResult(
+        idea=idea.name,
+        idea_dir=str(folder),
+        status="done",
+        verdict=novelty.verdict,
+        runs=experiments.runs,
+        pdf=str(report.pdf) if report.pdf else None,
+        cost_usd=Transcript(folder / "transcript.jsonl", []).spent_usd(),
+    )
+    create_markdown_artifact(
+        markdown=f"**{idea.title}**\n\nruns {result.runs}, paper `{result.pdf}`, ${result.cost_usd:.4f}",
+        description=f"Outcome of idea {idea.name}",
+    )
+    return result
+
+
+if __name__ == "__main__":
+    import sys
+
+    idea_flow(sys.argv[1])

@@ -1,0 +1,61 @@
+"""The stages of one idea as cached tasks: a re-run, or Retry in the UI, redoes only the failed stage and
+those after it. Each stage's result feeds the next one's inputs, so a redone stage invalidates what follows.
+"""
+
+import json
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
+
+from aisci import idea_folder
+from aisci.errors import ExperimentFailed
+from aisci.ideas import Idea
+from aisci.literature import NoveltyResult
+from aisci.settings import get_settings
+from aisci.writeup import WriteupOptions, WriteupReport
+from flows.experiment import ExperimentSummary, run_experiments
+from tasks.ideas import NoveltyOptions, check_novelty
+from tasks.policy import TRANSIENT_RETRIES
+
+STAGE_CACHE = INPUTS + TASK_SOURCE
+
+
+@task(name="prepare", cache_policy=NO_CACHE)
+def prepare_idea(idea_dir: str) -> str:
+    """Template code and baseline copied in; idempotent, so it runs every time."""
+    settings = get_settings()
+    return str(idea_folder.prepare(Path(idea_dir), settings.workspace, smoke=settings.smoke))
+
+
+def novelty_stage(idea_dir: str, options: NoveltyOptions) -> NoveltyResult:
+    """The verdict already in novelty.json (a sweep checks ideas before they run), or a new check."""
+    saved = Path(idea_dir) / "novelty.json"
+    if saved.is_file():
+        return NoveltyResult.model_validate_json(saved.read_text())
+    idea = Idea.model_validate(json.loads((Path(idea_dir) / "idea.json").read_text()))
+    return check_novelty(get_settings(), idea, options)
+
+
+@task(name="experiments", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
+def experiments_stage(
+    idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None, verdict: str
+) -> ExperimentSummary:
+    """The experiment flow, on the GPU work pool when one is deployed, else in this process."""
+    from flows.gpu import remote_experiment
+
+    summary = remote_experiment(idea_dir, max_runs, max_attempts, gpus)
+    if summary is None:
+        summary = run_experiments(idea_dir, max_runs, max_attempts, gpus)
+    if not summary.runs:
+        raise ExperimentFailed(f"{Path(idea_dir).name}: no experiment run succeeded")
+    return summary
+
+
+@task(name="writeup", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
+def writeup_stage(
+    idea_dir: str, template_dir: str, options: WriteupOptions, offline: bool, experiments: ExperimentSummary
+) -> WriteupReport:
+    from flows.writeup import writeup_flow
+
+    return writeup_flow(Path(idea_dir), Path(template_dir), options, offline)
