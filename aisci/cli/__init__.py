@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from aisci.cli import bench, config, doctor, experiment, ideas, llm, review, sandbox, template, write
+from aisci.cli import bench, config, doctor, experiment, ideas, llm, review, run, sandbox, template, write
 
 app = typer.Typer(
     name="aisci",
@@ -13,16 +13,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(config.app, name="config")
-app.add_typer(sandbox.app, name="sandbox")
-app.add_typer(template.app, name="template")
-app.command("doctor")(doctor.doctor)
-app.command("llm")(llm.llm)
-app.command("review")(review.review)
-app.add_typer(bench.app, name="bench")
+app.command("run")(run.run)
 app.command("ideas")(ideas.ideas)
 app.command("experiment")(experiment.experiment)
 app.command("write")(write.write)
+app.command("review")(review.review)
+app.command("doctor")(doctor.doctor)
+app.command("llm")(llm.llm)
+app.add_typer(template.app, name="template")
+app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(config.app, name="config")
+app.add_typer(bench.app, name="bench")
 
 
 def main() -> None:

@@ -1,0 +1,65 @@
+"""`aisci run`: the main job, a whole sweep."""
+
+from typing import Annotated
+
+import typer
+
+from aisci.cli.options import Workspace, settings_for
+
+
+def run(
+    template: Annotated[
+        str, typer.Option("--template", "-t", help="Template name (templates/NAME) or folder.")
+    ],
+    num_ideas: Annotated[int, typer.Option("--num-ideas", "-n", min=1, help="Ideas to generate.")] = 3,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Best ideas that go on to experiments.")] = 2,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, help="Ideas running at the same time.")] = 2,
+    reflections: Annotated[int, typer.Option("--reflections", min=0, help="Reflection rounds per idea.")] = 3,
+    max_runs: Annotated[int, typer.Option("--max-runs", min=1, help="Experiment runs per idea.")] = 5,
+    workspace: Workspace = None,
+) -> None:
+    """Run a sweep: ideas and their novelty, then the best ideas through experiments, paper and review."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from aisci import prefect_env
+    from aisci.templates import resolve
+
+    settings = settings_for(workspace)
+    resolve(template)  # a wrong name fails here, before Prefect starts
+    prefect_env.apply(settings)
+    from flows.idea import IdeaOptions
+    from flows.sweep import SweepOptions, sweep_flow
+
+    options = SweepOptions(
+        num_ideas=num_ideas,
+        reflections=reflections,
+        top_k=top_k,
+        parallel=parallel,
+        idea=IdeaOptions(max_runs=max_runs),
+    )
+    state = sweep_flow(template, options, return_state=True)
+    summary = state.result(raise_on_failure=False)
+    if isinstance(summary, BaseException):
+        raise summary
+    table = Table("idea", "status", "runs", "paper", "detail", title=f"sweep {summary.sweep_id}")
+    for outcome in summary.outcomes:
+        result = outcome.result
+        table.add_row(
+            escape(outcome.idea),
+            outcome.status,
+            ", ".join(map(str, result.runs)) if result else "",
+            escape(result.pdf or "") if result else "",
+            escape(outcome.detail),
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"cost ${summary.cost_usd:.4f}; everything is in {settings.workspace / summary.sweep_id}")
+    ui = settings.prefect.api_url
+    console.print(
+        f"Prefect UI: {ui.removesuffix('/api')}"
+        if ui
+        else "runs are in the embedded Prefect API; `aisci up` serves a UI",
+        highlight=False,
+    )
