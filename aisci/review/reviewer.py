@@ -194,7 +194,9 @@ def combine(
     if not members:
         raw = "\n---\n".join(r.raw for r in rejected)
         raise LLMResponseError(
-            f"every review of {info.source} was rejected as invalid", raw=raw, hint="see the transcript"
+            f"every review of {info.source} was rejected as invalid; the first: {rejected[0].error}",
+            raw=raw,
+            hint="see the transcript",
         )
     scores = {name: statistics.fmean(getattr(m.form, name) for m in members) for name in SCORES}
     overall = scores["overall"]

@@ -1,0 +1,86 @@
+"""Reviewing a paper (one task per ensemble member) and benchmarking the reviewer."""
+
+import time
+from pathlib import Path
+
+from prefect import flow
+from prefect.artifacts import create_table_artifact
+
+from aisci.errors import LLMResponseError
+from aisci.review import Review, ReviewConfig, combine
+from aisci.review.bench import BenchReport, run_bench
+from aisci.review.reviewer import rejection
+from aisci.settings import get_settings
+from tasks.review import meta_review, prepare_review, review_member
+
+
+@flow(name="review", log_prints=True)
+def review_flow(paper: Path, config: ReviewConfig | None = None, run_dir: Path | None = None) -> Review:
+    """<run_dir>/review.json (default: <workspace>/review/<paper name>/), and a score table artifact."""
+    started = time.monotonic()
+    settings = get_settings()
+    config = config or ReviewConfig()
+    run_dir = run_dir or settings.workspace / "review" / Path(paper).stem
+    messages, info = prepare_review(str(paper), settings, config, str(run_dir))
+    if info.truncated:
+        print(info.note)
+    futures = [
+        review_member.submit(messages, i, settings, config, str(run_dir)) for i in range(config.ensemble)
+    ]
+    members, rejected = [], []
+    for index, future in enumerate(futures):
+        outcome = future.result(raise_on_failure=False)
+        if isinstance(outcome, LLMResponseError):
+            rejected.append(rejection(f"review {index}", outcome))
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            members.append(outcome)
+    meta, meta_rejected, meta_cost = (
+        meta_review(members, settings, config, str(run_dir)) if members else (None, [], 0.0)
+    )
+    review = combine(
+        info, members, meta, rejected + meta_rejected, config.threshold, settings.model_for("review")
+    )
+    review = review.model_copy(
+        update={"cost_usd": review.cost_usd + meta_cost, "elapsed_s": time.monotonic() - started}
+    )
+    out = run_dir / "review.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".tmp").write_text(review.model_dump_json(indent=2))
+    out.with_suffix(".tmp").replace(out)
+    create_table_artifact(
+        key="review-scores",
+        table=[{"score": name, "ensemble mean": round(value, 2)} for name, value in review.scores.items()]
+        + [{"score": "decision", "ensemble mean": f"{review.decision} (model: {review.model_decision})"}],
+        description=f"Review of {Path(paper).name} by {review.model}: {len(members)} reviews.",
+    )
+    print(f"{Path(paper).name}: mean Overall {review.overall:.2f} -> {review.decision}")
+    return review
+
+
+@flow(name="review-bench", log_prints=True)
+def review_bench_flow(
+    data: Path, config: ReviewConfig | None = None, limit: int | None = None, concurrency: int = 1
+) -> BenchReport:
+    """The reviewer benchmark (resumable: reviews are cached per paper), published as a table artifact."""
+    settings = get_settings()
+    report = run_bench(Path(data), settings, config or ReviewConfig(), limit=limit, concurrency=concurrency)
+    c = report.confusion
+    create_table_artifact(
+        key="review-bench",
+        table=report.table(),
+        description=(
+            f"{report.model}, {report.papers} papers ({report.failed} failed), "
+            f"threshold {report.threshold:g}: "
+            f"TP {c.tp} FP {c.fp} TN {c.tn} FN {c.fn}; ${report.cost_per_review_usd:.4f} and "
+            f"{report.seconds_per_review:.1f} s per review."
+        ),
+    )
+    return report
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(review_flow(Path(sys.argv[1])).model_dump_json(indent=2))
