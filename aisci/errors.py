@@ -51,3 +51,7 @@ class ExperimentFailed(AisciError):
 
 class TemplateError(AisciError):
     """A research template cannot be found or used (unknown name, broken contract, failed baseline)."""
+
+
+class WriteupFailed(AisciError):
+    """The paper could not be produced."""

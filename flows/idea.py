@@ -13,12 +13,13 @@ from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel, Field
 
 from aisci.errors import ExperimentFailed
-from aisci.ideas import Idea
+from aisci.ideas import Archive, Idea
 from aisci.ideas.archive import record_outcome
 from aisci.llm.transcript import Transcript
+from aisci.review import ReviewConfig
 from aisci.settings import get_settings
 from aisci.writeup import WriteupOptions
-from tasks.idea import experiments_stage, novelty_stage, prepare_idea, writeup_stage
+from tasks.idea import experiments_stage, novelty_stage, prepare_idea, review_stage, writeup_stage
 from tasks.ideas import NoveltyOptions
 
 
@@ -31,6 +32,7 @@ class IdeaOptions(BaseModel):
     run_unknown: bool = Field(True, description="run ideas whose novelty could not be checked")
     novelty: NoveltyOptions = NoveltyOptions()
     writeup: WriteupOptions = WriteupOptions()
+    review: ReviewConfig = ReviewConfig()
 
 
 class IdeaResult(BaseModel):
@@ -40,6 +42,8 @@ class IdeaResult(BaseModel):
     verdict: str
     runs: list[int] = []
     pdf: str | None = None
+    overall: float | None = None
+    decision: str | None = None
     cost_usd: float = 0.0
 
 
@@ -49,6 +53,7 @@ def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
     folder = Path(idea_dir).resolve()
     idea = Idea.model_validate(json.loads((folder / "idea.json").read_text()))
     workspace = get_settings().workspace
+    Archive(workspace, idea.template).add(idea)  # an idea written by hand joins the archive too
     template_dir = prepare_idea(str(folder))
     novelty = novelty_stage(str(folder), options.novelty)
     if novelty.verdict == "not_novel" or (novelty.verdict == "unknown" and not options.run_unknown):
@@ -65,6 +70,11 @@ def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
     report = writeup_stage(
         str(folder), template_dir, options.writeup, novelty.verdict == "unknown", experiments
     )
+    review = review_stage(str(folder), options.review, report)
+    weakness = review.form.weaknesses[0] if review.form.weaknesses else None
+    record_outcome(
+        workspace, idea, review_overall=review.overall, review_decision=review.decision, review_note=weakness
+    )
     result = IdeaResult(
         idea=idea.name,
         idea_dir=str(folder),
@@ -72,10 +82,13 @@ def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
         verdict=novelty.verdict,
         runs=experiments.runs,
         pdf=str(report.pdf) if report.pdf else None,
+        overall=review.overall,
+        decision=review.decision,
         cost_usd=Transcript(folder / "transcript.jsonl", []).spent_usd(),
     )
     create_markdown_artifact(
-        markdown=f"**{idea.title}**\n\nruns {result.runs}, paper `{result.pdf}`, ${result.cost_usd:.4f}",
+        markdown=f"**{idea.title}**\n\nruns {result.runs}, paper `{result.pdf}`, "
+        f"review {review.overall:.1f} ({review.decision}), ${result.cost_usd:.4f}",
         description=f"Outcome of idea {idea.name}",
     )
     return result

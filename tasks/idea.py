@@ -9,9 +9,10 @@ from prefect import task
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 
 from aisci import idea_folder
-from aisci.errors import ExperimentFailed
+from aisci.errors import ExperimentFailed, WriteupFailed
 from aisci.ideas import Idea
 from aisci.literature import NoveltyResult
+from aisci.review import Review, ReviewConfig
 from aisci.settings import get_settings
 from aisci.writeup import WriteupOptions, WriteupReport
 from flows.experiment import ExperimentSummary, run_experiments
@@ -59,3 +60,15 @@ def writeup_stage(
     from flows.writeup import writeup_flow
 
     return writeup_flow(Path(idea_dir), Path(template_dir), options, offline)
+
+
+@task(name="review", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
+def review_stage(idea_dir: str, config: ReviewConfig, writeup: WriteupReport) -> Review:
+    """review.json beside the paper."""
+    from flows.review import review_flow
+
+    if writeup.pdf is None:
+        raise WriteupFailed(
+            f"{Path(idea_dir).name}: the writeup produced no PDF", hint="see build_report.json"
+        )
+    return review_flow(Path(writeup.pdf), config, Path(idea_dir))

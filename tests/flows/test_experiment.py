@@ -1,83 +1,17 @@
 """The experiment stage under Prefect, with the scripted model and the local sandbox backend."""
 
 import json
-import textwrap
 
 import pytest
+from toy_template import FIGURES, edit, label, make_toy_template, step
 
 from aisci.errors import ExperimentFailed, LLMAuthError
 from aisci.settings import get_settings
 
-EXPERIMENT = textwrap.dedent(
-    """\
-    import argparse
-    import json
-    from pathlib import Path
-
-    LR = 0.1
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out_dir", default="run_0")
-    out = Path(parser.parse_args().out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    loss = (LR - 0.03) ** 2
-    (out / "final_info.json").write_text(json.dumps({"toy": {"means": {"loss": loss}}}))
-    """
-)
-PLOT = textwrap.dedent(
-    """\
-    import argparse
-    import json
-    from pathlib import Path
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = {
-        "run_0": "Baseline",
-    }
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out_dir", default=".")
-    out = Path(parser.parse_args().out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    losses = [json.loads(Path(run, "final_info.json").read_text())["toy"]["means"]["loss"] for run in labels]
-    fig, ax = plt.subplots()
-    ax.bar(list(labels.values()), losses)
-    fig.savefig(out / "loss.png")
-    """
-)
-
-
-def edit(path, search, replace):
-    return f"{path}\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
-
-
-def step(action="run", edits="", description="", thought=""):
-    return json.dumps({"thought": thought, "action": action, "description": description, "edits": edits})
-
-
-def label(*runs):
-    added = "".join(f'\n    "{run}": "LR {run}",' for run in runs)
-    return step(edits=edit("plot.py", '    "run_0": "Baseline",', '    "run_0": "Baseline",' + added))
-
-
-FIGURES = json.dumps(
-    {"figures": [{"file": "loss.png", "description": "Loss per run: tuning the LR removes it."}]}
-)
-
 
 @pytest.fixture
 def idea(tmp_path, scripted, monkeypatch):
-    folder = tmp_path / "sweep" / "tune-lr"
-    folder.mkdir(parents=True)
-    (folder / "experiment.py").write_text(EXPERIMENT)
-    (folder / "plot.py").write_text(PLOT)
-    (folder / "prompt.json").write_text(
-        json.dumps({"system": "You study toys.", "task_description": "A toy loss."})
-    )
+    folder = make_toy_template(tmp_path / "sweep" / "tune-lr")
     (folder / "idea.json").write_text(json.dumps({"Name": "tune-lr", "Title": "Tuning the learning rate"}))
     monkeypatch.setenv("AISCI_SANDBOX_BACKEND", "local")
     monkeypatch.setenv("AISCI_MODELS__DEFAULT", "openai/scripted")

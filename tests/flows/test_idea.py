@@ -1,0 +1,106 @@
+"""One idea's DAG end to end with the scripted model: experiments, paper, review; and a re-run that redoes
+only the stage that failed."""
+
+import json
+import subprocess
+
+import pytest
+from toy_template import FIGURES, edit, label, make_toy_template, step
+from writeup_fixture import script as writeup_script
+
+from aisci.errors import LLMAuthError
+from aisci.ideas import Idea, save_idea
+from aisci.review import ReviewConfig
+from aisci.settings import get_settings
+
+REVIEW = {
+    "summary": "A toy study of the learning rate.",
+    "strengths": ["measured numbers"],
+    "weaknesses": ["one toy task only"],
+    "questions": [],
+    "limitations": ["toy data"],
+    "ethical_concerns": False,
+    **dict.fromkeys(
+        ("originality", "quality", "clarity", "significance", "soundness", "presentation", "contribution"), 2
+    ),
+    "overall": 4,
+    "confidence": 3,
+    "decision": "Reject",
+}
+EXPERIMENT_RULES = [
+    {"contains": "Edit plot.py", "reply": label("run_1")},
+    {"contains": "These figures were made", "reply": FIGURES},
+    {"contains": "this is run 2", "reply": step("done")},
+    {"contains": "this is run 1", "reply": step(edits=edit("experiment.py", "LR = 0.1", "LR = 0.03"))},
+]
+
+
+@pytest.fixture
+def idea_dir(isolated, scripted, aisci_env):
+    make_toy_template(isolated / "templates" / "toy")
+    aisci_env(
+        AISCI_WORKSPACE=isolated / "ws",
+        AISCI_SANDBOX_BACKEND="local",
+        AISCI_MODELS__DEFAULT="openai/scripted",
+        AISCI_LLM__API_BASE=scripted.url,
+        AISCI_RUN_TIMEOUT_S=30,
+    )
+    idea = Idea(
+        name="tune_lr",
+        title="Tuning the learning rate of a toy loss",
+        hypothesis="A smaller learning rate lowers the loss.",
+        experiment="Lower LR in experiment.py.",
+        risks="None.",
+        interestingness=3,
+        feasibility=9,
+        novelty=2,
+        template="toy",
+        sweep_id="sweep-1",
+    )
+    folder = save_idea(get_settings().workspace, idea).parent
+    (folder / "novelty.json").write_text(json.dumps({"idea": "tune_lr", "verdict": "novel"}))
+    return folder
+
+
+def options():
+    from flows.idea import IdeaOptions
+
+    return IdeaOptions(max_runs=2, review=ReviewConfig(ensemble=1, reflections=0))
+
+
+def test_an_idea_goes_from_code_to_reviewed_paper(prefect_harness, scripted, idea_dir):
+    from flows.idea import idea_flow
+
+    scripted.add(*EXPERIMENT_RULES, {"role": "review", "reply": json.dumps(REVIEW)}, *writeup_script())
+    result = idea_flow(str(idea_dir), options())
+    assert result.status == "done" and result.runs == [1]
+    assert (idea_dir / "run_0" / "final_info.json").is_file() and (idea_dir / "run_1.py").is_file()
+    text = subprocess.run(["pdftotext", result.pdf, "-"], capture_output=True, text=True, check=True).stdout
+    assert "Experimental Setup" in text
+    review = json.loads((idea_dir / "review.json").read_text())
+    assert review["decision"] == "Reject" and result.overall == 4
+    archived = json.loads(next((get_settings().workspace / "archive" / "toy").glob("*.json")).read_text())
+    assert archived["outcome"]["experiment"] == "ok" and archived["outcome"]["review_overall"] == 4
+
+
+def test_a_rerun_redoes_only_the_failed_stage(prefect_harness, scripted, idea_dir):
+    from flows.idea import idea_flow
+
+    scripted.add(
+        *EXPERIMENT_RULES, {"role": "review", "status": 401, "message": "key revoked"}, *writeup_script()
+    )
+    state = idea_flow(str(idea_dir), options(), return_state=True)
+    assert state.is_failed()
+    with pytest.raises(LLMAuthError):
+        state.result()
+    assert (idea_dir / "paper.pdf").is_file()
+    paper_mtime = (idea_dir / "paper.pdf").stat().st_mtime_ns
+
+    scripted.rules.clear()
+    scripted.requests.clear()
+    scripted.add({"role": "review", "reply": json.dumps(REVIEW)})
+    result = idea_flow(str(idea_dir), options())
+    assert result.status == "done" and result.decision == "Reject"
+    roles = {r["headers"]["x-aisci-role"] for r in scripted.requests}
+    assert roles == {"review"}  # experiments and writeup came from the cache
+    assert (idea_dir / "paper.pdf").stat().st_mtime_ns == paper_mtime

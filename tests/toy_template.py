@@ -1,0 +1,90 @@
+"""A toy research template, seconds to run, and the coding model's replies for it."""
+
+import json
+import textwrap
+from pathlib import Path
+
+EXPERIMENT = textwrap.dedent(
+    """\
+    import argparse
+    import json
+    from pathlib import Path
+
+    LR = 0.1
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out_dir", default="run_0")
+    out = Path(parser.parse_args().out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    loss = (LR - 0.03) ** 2
+    (out / "final_info.json").write_text(json.dumps({"toy": {"means": {"loss": loss}}}))
+    """
+)
+PLOT = textwrap.dedent(
+    """\
+    import argparse
+    import json
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = {
+        "run_0": "Baseline",
+    }
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out_dir", default=".")
+    out = Path(parser.parse_args().out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    losses = [json.loads(Path(run, "final_info.json").read_text())["toy"]["means"]["loss"] for run in labels]
+    fig, ax = plt.subplots()
+    ax.bar(list(labels.values()), losses)
+    fig.savefig(out / "loss.png")
+    """
+)
+
+
+def edit(path, search, replace):
+    return f"{path}\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
+
+
+def step(action="run", edits="", description="", thought=""):
+    return json.dumps({"thought": thought, "action": action, "description": description, "edits": edits})
+
+
+def label(*runs):
+    added = "".join(f'\n    "{run}": "LR {run}",' for run in runs)
+    return step(edits=edit("plot.py", '    "run_0": "Baseline",', '    "run_0": "Baseline",' + added))
+
+
+FIGURES = json.dumps(
+    {"figures": [{"file": "loss.png", "description": "Loss per run: tuning the LR removes it."}]}
+)
+
+
+LATEX = r"""\documentclass{article}
+\usepackage{natbib}
+\usepackage{graphicx}
+\title{TITLE}
+\begin{document}
+\maketitle
+\bibliographystyle{plainnat}
+\bibliography{references}
+\end{document}
+"""
+
+
+def make_toy_template(folder: Path) -> Path:
+    """experiment.py, plot.py, prompt.json and a LaTeX skeleton."""
+    (folder / "latex").mkdir(parents=True)
+    (folder / "experiment.py").write_text(EXPERIMENT)
+    (folder / "plot.py").write_text(PLOT)
+    (folder / "prompt.json").write_text(
+        json.dumps({"system": "You study toys.", "task_description": "A toy loss."})
+    )
+    (folder / "latex" / "template.tex").write_text(LATEX)
+    (folder / "latex" / "references.bib").write_text("")
+    return folder
