@@ -5,6 +5,7 @@ Prefect reads its settings from the environment when it is imported: `apply()` m
 """
 
 import os
+from pathlib import Path
 
 from aisci.settings import Settings, get_settings
 
@@ -29,3 +30,4 @@ def prefect_env(settings: Settings) -> dict[str, str]:
 def apply(settings: Settings | None = None) -> None:
     for name, value in prefect_env(settings or get_settings()).items():
         os.environ.setdefault(name, value)
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)

@@ -59,6 +59,7 @@ class PrefectOptions(BaseModel):
         None, description="Prefect server API; unset runs on the embedded ephemeral API"
     )
     work_pool: str | None = Field("gpu", description="work pool of GPU hosts for experiments")
+    cpu_pool: str = Field("aisci", description="work pool for sweeps, ideas, writeups and reviews")
     crash_restarts: int = Field(2, ge=0, description="times an experiment whose worker died is started again")
     analytics: bool = False
 

@@ -4,7 +4,20 @@ import sys
 
 import typer
 
-from aisci.cli import bench, config, doctor, experiment, ideas, llm, review, run, sandbox, template, write
+from aisci.cli import (
+    bench,
+    config,
+    deploy,
+    doctor,
+    experiment,
+    ideas,
+    llm,
+    review,
+    run,
+    sandbox,
+    template,
+    write,
+)
 
 app = typer.Typer(
     name="aisci",
@@ -18,6 +31,8 @@ app.command("ideas")(ideas.ideas)
 app.command("experiment")(experiment.experiment)
 app.command("write")(write.write)
 app.command("review")(review.review)
+app.command("deploy")(deploy.deploy)
+app.command("up")(deploy.up)
 app.command("doctor")(doctor.doctor)
 app.command("llm")(llm.llm)
 app.add_typer(template.app, name="template")

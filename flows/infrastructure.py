@@ -1,0 +1,169 @@
+"""What `aisci deploy` and `aisci up` set up on a Prefect server.
+
+Work pools (one for the CPU flows, one for GPU hosts) whose flow runs send heartbeats; an automation that
+marks a run Crashed when its heartbeats stop (a worker or host died), so the idea flow can start it again;
+one concurrency limit per GPU of this host; and the deployments of deployments/prefect.yaml. Each step
+checks what exists first, so running it again changes nothing.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from prefect.automations import Automation
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.objects import StateType
+from prefect.events.actions import ChangeFlowRunState
+from prefect.events.schemas.automations import EventTrigger, Posture
+from prefect.events.schemas.events import ResourceSpecification
+from prefect.exceptions import ObjectNotFound
+from prefect.workers.process import ProcessWorker
+
+from aisci.errors import ConfigError
+from aisci.settings import Settings
+from flows.gpu import ensure_gpu_limits
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+PREFECT_FILE = PROJECT_DIR / "deployments" / "prefect.yaml"
+HEARTBEAT_S = 30
+SILENT_AFTER_S = 120
+AUTOMATION = "aisci: crash flow runs whose heartbeats stopped"
+
+
+def pools(settings: Settings) -> list[str]:
+    return [settings.prefect.cpu_pool, settings.prefect.work_pool or settings.prefect.cpu_pool]
+
+
+def ensure_pools(names: list[str]) -> None:
+    """Process pools whose runs beat every HEARTBEAT_S seconds (without beats a dead run stays Running)."""
+    template = ProcessWorker.get_default_base_job_template()
+    template["variables"]["properties"]["env"]["default"] = {
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S)
+    }
+    with get_client(sync_client=True) as client:
+        for name in dict.fromkeys(names):
+            try:
+                client.read_work_pool(name)
+            except ObjectNotFound:
+                client.create_work_pool(WorkPoolCreate(name=name, type="process", base_job_template=template))
+
+
+def ensure_crash_detection() -> None:
+    with get_client(sync_client=True) as client:
+        if client.read_automations_by_name(AUTOMATION):
+            return
+    Automation(
+        name=AUTOMATION,
+        description="A run whose worker or host died stops beating; mark it Crashed so it can be restarted.",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={
+                "prefect.flow-run.heartbeat",
+                "prefect.flow-run.Completed",
+                "prefect.flow-run.Failed",
+                "prefect.flow-run.Cancelled",
+                "prefect.flow-run.Crashed",
+            },
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=SILENT_AFTER_S),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED, message=f"no heartbeat for {SILENT_AFTER_S} s: the worker was lost"
+            )
+        ],
+    ).create()
+
+
+def apply_deployments(settings: Settings) -> None:
+    env = dict(
+        os.environ,
+        AISCI_PROJECT_DIR=str(PROJECT_DIR),
+        AISCI_CPU_POOL=settings.prefect.cpu_pool,
+        AISCI_GPU_POOL=settings.prefect.work_pool or settings.prefect.cpu_pool,
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "prefect",
+        "--no-prompt",
+        "deploy",
+        "--all",
+        "--prefect-file",
+        str(PREFECT_FILE),
+    ]
+    done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ConfigError(f"prefect deploy failed:\n{(done.stdout + done.stderr)[-3000:]}")
+
+
+def deploy(settings: Settings) -> list[str]:
+    """Everything the deployments need on the server named by PREFECT_API_URL; returns what it set up."""
+    if not os.environ.get("PREFECT_API_URL"):
+        raise ConfigError(
+            "deploying needs a Prefect server",
+            hint="set AISCI_PREFECT__API_URL, or run `aisci up` for a local one",
+        )
+    names = list(dict.fromkeys(pools(settings)))
+    ensure_pools(names)
+    ensure_crash_detection()
+    ensure_gpu_limits(settings.gpus)
+    apply_deployments(settings)
+    gpus = ", ".join(map(str, settings.gpus)) or "none (set AISCI_GPUS on GPU hosts)"
+    return [
+        f"work pools: {', '.join(names)}",
+        f"crash detection: {AUTOMATION}",
+        f"GPU concurrency limits of this host: {gpus}",
+        f"deployments: sweep/sweep, idea/idea, experiment/{names[-1]}, review/review",
+    ]
+
+
+def start_server(home: Path, port: int) -> subprocess.Popen:
+    """A Prefect server on loopback, its database under `home`; returns once it answers."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.pop("PREFECT_API_URL", None)
+    log = (home / "server.log").open("ab")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise ConfigError(
+                f"the Prefect server exited (code {server.returncode})", hint=f"see {home}/server.log"
+            )
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    server.terminate()
+    raise ConfigError("the Prefect server did not answer within 180 s", hint=f"see {home}/server.log")
+
+
+def start_worker(pool: str, api_url: str, log_dir: Path) -> subprocess.Popen:
+    env = dict(os.environ, PREFECT_API_URL=api_url, AISCI_PREFECT__API_URL=api_url)
+    log = (log_dir / f"worker-{pool}.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process"],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
