@@ -71,14 +71,14 @@ class Bibliography(BaseModel):
     queries: list[str] = []
 
     @property
-    def keys(self) -> list[str]:
+    def cite_keys(self) -> list[str]:
         return _BIB_KEY.findall(self.template_bibtex) + [r.key for r in self.references]
 
     def add(self, paper: Paper) -> Reference:
         for ref in self.references:
             if ref.paper.paper_id and ref.paper.paper_id == paper.paper_id or ref.paper.title == paper.title:
                 return ref
-        ref = Reference(key=unique_key(citation_key(paper), set(self.keys)), paper=paper)
+        ref = Reference(key=unique_key(citation_key(paper), set(self.cite_keys)), paper=paper)
         self.references.append(ref)
         return ref
 

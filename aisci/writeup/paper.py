@@ -189,7 +189,7 @@ def assemble(
     context: PaperContext, sections: dict[str, Section], bib: Bibliography, scale_tables: bool = False
 ) -> tuple[str, dict[str, tuple[int, int]], list[str]]:
     """The .tex source, the line span of each part (to map errors back) and the unresolved cite keys."""
-    keys = set(bib.keys)
+    keys = set(bib.cite_keys)
     parts: list[tuple[str, str]] = [
         (
             "preamble",

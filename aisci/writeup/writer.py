@@ -146,7 +146,7 @@ class Writeup:
             citation_mode=bib.mode,
             citation_note=bib.note,
             citation_queries=bib.queries,
-            citations=bib.keys,
+            citations=bib.cite_keys,
             unresolved_citations=sorted({k for r in rounds for k in r.unresolved_citations}),
             claims_checked=sum(s.claims_checked for s in sections.values()),
             claims_remaining=claims,

@@ -1,0 +1,24 @@
+"""The writeup flow: one task per section and per build round, on the session's Prefect harness."""
+
+import subprocess
+
+from writeup_fixture import finished_idea, script
+
+
+def test_writeup_flow_writes_the_paper(prefect_harness, scripted, isolated, aisci_env):
+    from prefect.artifacts import Artifact
+
+    from flows.writeup import writeup_flow
+
+    idea = finished_idea(isolated)
+    scripted.add(*script())
+    aisci_env(AISCI_MODELS__DEFAULT="openai/scripted", AISCI_LLM__API_BASE=scripted.url)
+    state = writeup_flow(idea, offline=True, return_state=True)
+    assert state.is_completed()
+    report = state.result()
+    assert report.ok and len(report.rounds) == 1 and report.citation_mode == "offline"
+    assert "novelty.json" in report.citation_note
+    text = subprocess.run(["pdftotext", str(idea / "paper.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "Experimental Setup" in text and "0.2874" in text
+    artifact = Artifact.get("writeup")
+    assert artifact is not None and "paper.pdf" in str(artifact.data)
