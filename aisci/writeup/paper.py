@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from aisci.errors import ConfigError
 from aisci.writeup.citations import Bibliography, drop_unresolved
+from aisci.writeup.claims import Claim
 from aisci.writeup.results import Results, load_results, results_tables
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".jpg", ".jpeg")
@@ -30,7 +31,7 @@ class Section(BaseModel):
     name: str
     latex: str
     claims_checked: int = 0
-    claims_remaining: list = []
+    claims_remaining: list[Claim] = []
     tables_removed: int = 0
 
 

@@ -22,3 +22,17 @@ def test_writeup_flow_writes_the_paper(prefect_harness, scripted, isolated, aisc
     assert "Experimental Setup" in text and "0.2874" in text
     artifact = Artifact.get("writeup")
     assert artifact is not None and "paper.pdf" in str(artifact.data)
+
+
+def test_only_transient_failures_are_retried():
+    from prefect.states import Failed
+
+    from aisci.errors import BudgetExceeded, LLMAuthError, LLMError, LLMResponseError
+    from tasks.writeup import transient
+
+    def retried(exc: Exception) -> bool:
+        return transient(None, None, Failed(data=exc))
+
+    assert retried(LLMError("kept failing after 6 attempts")) and retried(TimeoutError())
+    assert not retried(LLMAuthError("refused")) and not retried(LLMResponseError("bad", raw="x"))
+    assert not retried(BudgetExceeded("spent")) and not retried(ValueError("bug"))
