@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from idea_fixtures import draft, make_template
+from s2_server import S2Server, recorded
 
-from aisci.errors import ConfigError
+from aisci.errors import TemplateError
 from aisci.ideas import (
     Archive,
     GenerationOptions,
@@ -19,8 +20,16 @@ from aisci.ideas import (
     record_outcome,
     save_idea,
 )
+from aisci.ideas.models import slugify
 from aisci.ideas.similar import Known, find_duplicate, normalise_name, similarity
+from aisci.literature import S2Client, S2Options, check_novelty
 from aisci.llm import Gateway
+from aisci.settings import Settings
+
+
+class NoWait:
+    def acquire(self) -> None:
+        pass
 
 
 @pytest.fixture
@@ -220,11 +229,11 @@ def test_scores_and_outcome_ranks():
 
 
 def test_template_errors_are_actionable(tmp_path, template):
-    with pytest.raises(ConfigError, match="no template 'nope'") as err:
+    with pytest.raises(TemplateError, match="no template folder or name 'nope'") as err:
         load_template("nope")
     assert "2d_diffusion" in (err.value.hint or "")
     (template / "prompt.json").write_text("{}")
-    with pytest.raises(ConfigError, match="prompt.json is missing or lacks"):
+    with pytest.raises(TemplateError, match="prompt.json is missing or lacks"):
         load_template(str(template))
 
 
@@ -235,5 +244,25 @@ def test_cli_names_a_missing_template_before_starting_prefect(isolated):
         text=True,
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.startswith("[error] no template 'nope'") and "2d_diffusion" in result.stderr
+    assert (
+        result.stderr.startswith("[error] no template folder or name 'nope'")
+        and "2d_diffusion" in result.stderr
+    )
     assert not (isolated / "ws" / ".prefect").exists()
+
+
+@pytest.mark.local_model
+def test_embedded_model_generates_reflects_and_checks_novelty(tmp_path, template):
+    settings = Settings(workspace=tmp_path / "ws")
+    gateway = Gateway(settings, run_dir=settings.workspace / "s1")
+    assert gateway.target("ideation").local
+    options = GenerationOptions(num_ideas=1, reflections=1, duplicate_retries=0)
+    archive = Archive(settings.workspace, "toy_diffusion")
+    result = generate_ideas(load_template(str(template)), gateway, archive, "s1", options)
+    assert len(result.ideas) + len(result.rejected) == 1  # a 135M model may well repeat the seed idea
+    for idea in result.ideas:
+        assert 1 <= idea.score <= 10 and idea.name == slugify(idea.name) and idea.reflections == 1
+    with S2Server((200, recorded("search_noise_schedule"))) as api:
+        client = S2Client(options=S2Options(api_url=api.url), limiter=NoWait())
+        verdict = check_novelty("toy", "EMA of weights", "Hypothesis: EMA helps.", gateway, client.search, 2)
+    assert verdict.verdict in ("novel", "not_novel") and verdict.rounds <= 2

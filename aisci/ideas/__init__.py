@@ -3,7 +3,7 @@
 from aisci.ideas.archive import Archive, record_outcome
 from aisci.ideas.generate import Generated, GenerationOptions, generate_ideas, idea_dir, save_idea
 from aisci.ideas.models import ArchiveEntry, Idea, IdeaDraft, Outcome, ScoreWeights
-from aisci.ideas.template import TemplateInfo, load_template, template_dir
+from aisci.ideas.template import IdeaTemplate, load_template
 
 __all__ = [
     "Archive",
@@ -14,11 +14,10 @@ __all__ = [
     "IdeaDraft",
     "Outcome",
     "ScoreWeights",
-    "TemplateInfo",
+    "IdeaTemplate",
     "generate_ideas",
     "idea_dir",
     "load_template",
     "record_outcome",
     "save_idea",
-    "template_dir",
 ]

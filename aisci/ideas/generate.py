@@ -15,7 +15,7 @@ from aisci.ideas import prompts
 from aisci.ideas.archive import Archive
 from aisci.ideas.models import Idea, IdeaDraft, Reflection, ScoreWeights
 from aisci.ideas.similar import Known, find_duplicate
-from aisci.ideas.template import TemplateInfo
+from aisci.ideas.template import IdeaTemplate
 from aisci.llm import Gateway
 
 log = logging.getLogger("aisci.ideas")
@@ -45,7 +45,7 @@ class Generated(BaseModel):
 
 
 def generate_ideas(
-    template: TemplateInfo,
+    template: IdeaTemplate,
     gateway: Gateway,
     archive: Archive,
     sweep_id: str,

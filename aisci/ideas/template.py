@@ -2,29 +2,14 @@
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from aisci.errors import ConfigError
+from aisci import templates
+from aisci.errors import TemplateError
 from aisci.ideas.similar import Known
-
-REPO_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-
-
-def template_dir(name_or_path: str) -> Path:
-    """A template folder given as a path, or by name under ./templates or the repository's templates/."""
-    candidates = [Path(name_or_path), Path("templates") / name_or_path, REPO_TEMPLATES / name_or_path]
-    for candidate in candidates:
-        if (candidate / "experiment.py").is_file():
-            return candidate.resolve()
-    available = sorted(p.name for p in REPO_TEMPLATES.glob("*") if (p / "experiment.py").is_file())
-    raise ConfigError(
-        f"no template {name_or_path!r} (a folder with experiment.py)",
-        hint=f"try --template with one of: {', '.join(available)}" if available else None,
-    )
 
 
 @dataclass
-class TemplateInfo:
+class IdeaTemplate:
     name: str
     system: str
     task_description: str
@@ -41,13 +26,17 @@ class TemplateInfo:
         return known
 
 
-def load_template(name_or_path: str) -> TemplateInfo:
-    folder = template_dir(name_or_path)
+def load_template(name_or_path: str) -> IdeaTemplate:
+    folder = templates.resolve(name_or_path)
+    try:
+        code = (folder / "experiment.py").read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TemplateError(f"template {folder.name}: experiment.py cannot be read ({exc})") from None
     try:
         prompt = json.loads((folder / "prompt.json").read_text(encoding="utf-8"))
         system, task = prompt["system"], prompt["task_description"]
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ConfigError(
+        raise TemplateError(
             f"template {folder.name}: prompt.json is missing or lacks 'system' or 'task_description' "
             f"({type(exc).__name__}: {exc})",
             hint="see the template contract in DESIGN.md",
@@ -56,11 +45,11 @@ def load_template(name_or_path: str) -> TemplateInfo:
     try:
         seeds = json.loads(seeds_path.read_text(encoding="utf-8")) if seeds_path.exists() else []
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"template {folder.name}: seed_ideas.json is not valid JSON ({exc})") from None
-    return TemplateInfo(
+        raise TemplateError(f"template {folder.name}: seed_ideas.json is not valid JSON ({exc})") from None
+    return IdeaTemplate(
         name=folder.name,
         system=str(system),
         task_description=str(task),
-        code=(folder / "experiment.py").read_text(encoding="utf-8"),
+        code=code,
         seeds=[s for s in seeds if isinstance(s, dict)] if isinstance(seeds, list) else [],
     )

@@ -7,7 +7,6 @@ import pytest
 from idea_fixtures import draft, make_template, step
 from s2_server import S2Server, recorded
 
-from aisci.errors import BudgetExceeded, LLMResponseError
 from aisci.literature import S2Options
 from aisci.settings import get_settings
 
@@ -98,16 +97,6 @@ def test_unreachable_semantic_scholar_marks_ideas_and_the_sweep_decides(prefect_
     assert all(s.note.startswith("novelty unverified: Semantic Scholar failed") for s in sweep.ideas)
 
 
-def test_only_transient_failures_are_retried():
-    from prefect.states import Failed
-
-    from tasks.ideas import transient_only
-
-    assert transient_only(None, None, Failed(data=ConnectionError("reset")))
-    assert not transient_only(None, None, Failed(data=BudgetExceeded("spent")))
-    assert not transient_only(None, None, Failed(data=LLMResponseError("garbled", raw="{")))
-
-
 def test_cli_runs_the_flow_and_prints_the_ranked_table(prefect_harness, env, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
@@ -129,3 +118,20 @@ def test_cli_runs_the_flow_and_prints_the_ranked_table(prefect_harness, env, tmp
     sweeps = [p for p in (tmp_path / "cli").iterdir() if p.name.endswith("-toy_diffusion")]
     assert len(sweeps) == 1 and (sweeps[0] / "ema_weights" / "novelty.json").exists()
     assert f"ideas in {sweeps[0]}" in result.output
+
+
+def test_prefect_global_rate_limit_spaces_requests(prefect_harness):
+    import time
+
+    from aisci.settings import Settings
+    from tasks.ideas import PrefectRateLimiter, s2_limiter
+
+    assert isinstance(
+        s2_limiter(Settings(prefect={"api_url": "http://head:4200/api"}), 0.2), PrefectRateLimiter
+    )
+    assert not isinstance(s2_limiter(Settings(), 0.2), PrefectRateLimiter)
+    limiter = PrefectRateLimiter("test-semantic-scholar", 0.2)
+    started = time.monotonic()
+    for _ in range(4):
+        limiter.acquire()
+    assert time.monotonic() - started >= 3 * 0.2 * 0.9  # the slot decays at 5 per second
