@@ -57,6 +57,7 @@ class BaselineRecord(BaseModel):
     source: str
     smoke: bool
     backend: str | None
+    threads: int | None = None
     status: Literal["ok", "experiment_failed", "plot_failed"]
     started_at: str
     experiment_s: float
@@ -159,12 +160,15 @@ def run_baseline(
     backend: str | None = None,
     timeout_s: float = 4 * 3600,
     gpus: list[int] | None = None,
+    threads: int | None = None,
     force: bool = False,
     on_stage: Callable[[Stage], None] | None = None,
 ) -> BaselineRecord:
     """Run the template's run_0 in the sandbox, then plot.py, and write baseline.json beside them.
 
     An earlier baseline is kept: without `force` its presence is an error; with it, it is renamed aside.
+    `threads` sets OMP_NUM_THREADS for CPU runs: on a shared CPU, fewer threads than cores can be many
+    times faster than PyTorch's default of one per core.
     Raises TemplateError when the template breaks the contract or a stage fails (the record is written first).
     """
     from aisci.sandbox import read_final_info, run_sandboxed
@@ -192,6 +196,7 @@ def run_baseline(
         "source": str(folder),
         "smoke": smoke,
         "backend": backend,
+        "threads": threads,
         "started_at": started_at,
         "hardware": hardware(),
     }
@@ -204,6 +209,8 @@ def run_baseline(
     if on_stage:
         on_stage("experiment")
     env = {SMOKE_ENV: "1"} if smoke else {}
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
     result = run_sandboxed(
         dest,
         ["python", "experiment.py", f"--out_dir={RUN}"],

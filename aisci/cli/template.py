@@ -76,8 +76,13 @@ def baseline(
         str | None, typer.Option(help="Sandbox backend: docker or local (default: settings).")
     ] = None,
     gpus: Annotated[str | None, typer.Option(help="GPU ids for the run, comma-separated, e.g. 0,1.")] = None,
-    timeout_s: Annotated[float, typer.Option("--timeout-s", help="Wall-clock limit of the experiment.")] = 4
-    * 3600,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="CPU threads for the experiment (OMP_NUM_THREADS); default: one per core."),
+    ] = None,
+    timeout_s: Annotated[
+        float, typer.Option("--timeout-s", help="Wall-clock limit of the experiment.")
+    ] = 14_400,
     force: Annotated[
         bool, typer.Option("--force", help="Run again even if a baseline exists (the old one is kept).")
     ] = False,
@@ -121,6 +126,7 @@ def baseline(
             backend=backend,
             timeout_s=timeout_s,
             gpus=gpu_ids,
+            threads=threads,
             force=force,
             on_stage=on_stage,
         )
