@@ -56,7 +56,7 @@ class BaselineRecord(BaseModel):
     template: str
     source: str
     smoke: bool
-    backend: str | None
+    backend: str
     threads: int | None = None
     status: Literal["ok", "experiment_failed", "plot_failed"]
     started_at: str
@@ -173,6 +173,10 @@ def run_baseline(
     """
     from aisci.sandbox import read_final_info, run_sandboxed
 
+    if backend is None:
+        from aisci.settings import get_settings
+
+        backend = get_settings().sandbox_backend
     folder = resolve(template)
     problems = check(folder)
     if problems:
