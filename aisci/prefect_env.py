@@ -21,6 +21,7 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(prefect_home / "results"),
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(EPHEMERAL_STARTUP_TIMEOUT_S),
         "PREFECT_LOGGING_LEVEL": "INFO",
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "aisci",  # aisci's own warnings show in the flow run's logs
     }
     if settings.prefect.api_url:
         env["PREFECT_API_URL"] = settings.prefect.api_url

@@ -61,6 +61,8 @@ class PrefectOptions(BaseModel):
     work_pool: str | None = Field("gpu", description="work pool of GPU hosts for experiments")
     cpu_pool: str = Field("aisci", description="work pool for sweeps, ideas, writeups and reviews")
     crash_restarts: int = Field(2, ge=0, description="times an experiment whose worker died is started again")
+    heartbeat_s: int = Field(30, ge=30, description="how often flow runs on work pools report that they live")
+    crashed_after_s: int = Field(120, ge=35, description="silence after which a flow run counts as Crashed")
     analytics: bool = False
 
 

@@ -1,12 +1,12 @@
 """GPU hosts: holding a GPU for one experiment, and sending experiments to the GPU work pool."""
 
+import logging
 import socket
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
@@ -17,6 +17,7 @@ from aisci.settings import get_settings
 
 SUMMARY = "experiment.json"
 POLL_S = 5.0
+log = logging.getLogger("aisci.gpu")
 
 
 def slot_name(gpu: int) -> str:
@@ -79,7 +80,7 @@ def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: lis
         flow_run = run_deployment(name, parameters=parameters, timeout=None)
         if not flow_run.state.is_crashed():
             break
-        get_run_logger().warning(
+        log.warning(
             "%s crashed (%s); starting it again (%d)", flow_run.name, flow_run.state.message, restart + 1
         )
     if not flow_run.state.is_completed():

@@ -30,8 +30,6 @@ from flows.gpu import ensure_gpu_limits
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PREFECT_FILE = PROJECT_DIR / "deployments" / "prefect.yaml"
-HEARTBEAT_S = 30
-SILENT_AFTER_S = 120
 AUTOMATION = "aisci: crash flow runs whose heartbeats stopped"
 
 
@@ -39,11 +37,11 @@ def pools(settings: Settings) -> list[str]:
     return [settings.prefect.cpu_pool, settings.prefect.work_pool or settings.prefect.cpu_pool]
 
 
-def ensure_pools(names: list[str]) -> None:
-    """Process pools whose runs beat every HEARTBEAT_S seconds (without beats a dead run stays Running)."""
+def ensure_pools(names: list[str], heartbeat_s: int) -> None:
+    """Process pools whose runs send heartbeats (without them a dead run stays Running for ever)."""
     template = ProcessWorker.get_default_base_job_template()
     template["variables"]["properties"]["env"]["default"] = {
-        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S)
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(heartbeat_s)
     }
     with get_client(sync_client=True) as client:
         for name in dict.fromkeys(names):
@@ -53,7 +51,7 @@ def ensure_pools(names: list[str]) -> None:
                 client.create_work_pool(WorkPoolCreate(name=name, type="process", base_job_template=template))
 
 
-def ensure_crash_detection() -> None:
+def ensure_crash_detection(silent_after_s: int) -> None:
     with get_client(sync_client=True) as client:
         if client.read_automations_by_name(AUTOMATION):
             return
@@ -73,11 +71,11 @@ def ensure_crash_detection() -> None:
             for_each={"prefect.resource.id"},
             posture=Posture.Proactive,
             threshold=1,
-            within=timedelta(seconds=SILENT_AFTER_S),
+            within=timedelta(seconds=silent_after_s),
         ),
         actions=[
             ChangeFlowRunState(
-                state=StateType.CRASHED, message=f"no heartbeat for {SILENT_AFTER_S} s: the worker was lost"
+                state=StateType.CRASHED, message=f"no heartbeat for {silent_after_s} s: the worker was lost"
             )
         ],
     ).create()
@@ -113,8 +111,8 @@ def deploy(settings: Settings) -> list[str]:
             hint="set AISCI_PREFECT__API_URL, or run `aisci up` for a local one",
         )
     names = list(dict.fromkeys(pools(settings)))
-    ensure_pools(names)
-    ensure_crash_detection()
+    ensure_pools(names, settings.prefect.heartbeat_s)
+    ensure_crash_detection(settings.prefect.crashed_after_s)
     ensure_gpu_limits(settings.gpus)
     apply_deployments(settings)
     gpus = ", ".join(map(str, settings.gpus)) or "none (set AISCI_GPUS on GPU hosts)"
@@ -126,10 +124,11 @@ def deploy(settings: Settings) -> list[str]:
     ]
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen:
-    """A Prefect server on loopback, its database under `home`; returns once it answers."""
+def start_server(home: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A Prefect server on loopback, its SQLite database under `home` unless `env` names another (such as
+    PREFECT_API_DATABASE_CONNECTION_URL for PostgreSQL); returns once it answers."""
     home.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", **(env or {}))
     env.pop("PREFECT_API_URL", None)
     log = (home / "server.log").open("ab")
     server = subprocess.Popen(
@@ -156,8 +155,10 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
     raise ConfigError("the Prefect server did not answer within 180 s", hint=f"see {home}/server.log")
 
 
-def start_worker(pool: str, api_url: str, log_dir: Path) -> subprocess.Popen:
-    env = dict(os.environ, PREFECT_API_URL=api_url, AISCI_PREFECT__API_URL=api_url)
+def start_worker(
+    pool: str, api_url: str, log_dir: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    env = dict(os.environ, PREFECT_API_URL=api_url, AISCI_PREFECT__API_URL=api_url, **(env or {}))
     log = (log_dir / f"worker-{pool}.log").open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process"],

@@ -74,6 +74,7 @@ class ExperimentAgent:
         """run_0 with the unmodified code; run once, reused after."""
         if folder.is_complete(self.idea_dir, 0):
             return folder.results(self.idea_dir, 0)
+        self._set_aside_leftover(0, 1)
         outcome = self._execute(0, 1)
         if outcome.status != "ok":
             raise ExperimentFailed(
@@ -102,6 +103,14 @@ class ExperimentAgent:
             shutil.copyfile(self.idea_dir / "experiment.py", self.idea_dir / f"run_{run}.py")
             self._note_run(run, step.description)
         return outcome
+
+    def _set_aside_leftover(self, run: int, attempt: int) -> None:
+        """Output of an attempt that died with its worker: kept, out of the new attempt's way."""
+        if folder.run_dir(self.idea_dir, run).exists():
+            leftover = Attempt(
+                run=run, attempt=attempt, status="error", message="an interrupted attempt's output"
+            )
+            folder.set_aside(self.idea_dir, run, leftover)
 
     def _apply(self, edits: str) -> str | None:
         """None when every block applied; otherwise the message for the model."""

@@ -20,7 +20,7 @@ log = logging.getLogger("aisci.ideas")
 class Archive:
     def __init__(self, workspace: Path, template: str) -> None:
         self.template = template
-        self.dir = workspace / "archive" / template
+        self.dir = workspace / "archive" / Path(template).name  # a template given as a path files by name
 
     def path(self, sweep_id: str, name: str) -> Path:
         return self.dir / f"{sweep_id}--{name}.json"

@@ -1,0 +1,216 @@
+"""aisci on a real Prefect server with real process workers: deploy, trigger with parameters, Retry as the UI
+does it, and a worker killed in the middle of an experiment."""
+
+import contextvars
+import json
+import os
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import wait_for
+from toy_template import FIGURES, edit, label, make_toy_template, step
+from writeup_fixture import script as writeup_script
+
+from aisci import idea_folder
+from aisci.ideas import Idea, save_idea
+from aisci.settings import get_settings
+
+REVIEW = json.dumps(
+    {
+        "summary": "A toy study.",
+        "strengths": ["measured"],
+        "weaknesses": ["toy"],
+        "questions": [],
+        "limitations": [],
+        "ethical_concerns": False,
+        **dict.fromkeys(
+            (
+                "originality",
+                "quality",
+                "clarity",
+                "significance",
+                "soundness",
+                "presentation",
+                "contribution",
+            ),
+            2,
+        ),
+        "overall": 5,
+        "confidence": 3,
+        "decision": "Reject",
+    }
+)
+EXPERIMENT_RULES = [
+    {"contains": "Edit plot.py", "reply": label("run_1")},
+    {"contains": "These figures were made", "reply": FIGURES},
+    {"contains": "this is run 2", "reply": step("done")},
+    {"contains": "this is run 1", "reply": step(edits=edit("experiment.py", "LR = 0.1", "LR = 0.03"))},
+]
+SLOW_BASELINE = 'from pathlib import Path\nimport time\nif Path("slow.txt").exists():\n    time.sleep(600)\n'
+
+
+@pytest.fixture
+def deployed(on_server, isolated, scripted, aisci_env):
+    """Deployments on the server; the environment the workers run flows with."""
+    from flows.infrastructure import deploy
+
+    workspace = isolated / "ws"
+    aisci_env(AISCI_WORKSPACE=workspace, AISCI_PREFECT__CRASHED_AFTER_S=75)
+    deploy(get_settings())
+    return {
+        "AISCI_WORKSPACE": workspace,
+        "AISCI_SANDBOX_BACKEND": "local",
+        "AISCI_MODELS__DEFAULT": "openai/scripted",
+        "AISCI_LLM__API_BASE": scripted.url,
+        "AISCI_RUN_TIMEOUT_S": 700,
+    }
+
+
+def new_idea(template: Path, workspace: Path) -> Path:
+    idea = Idea(
+        name="tune_lr",
+        title="Tuning the learning rate of a toy loss",
+        hypothesis="A smaller learning rate lowers the loss.",
+        experiment="Lower LR.",
+        risks="None.",
+        interestingness=3,
+        feasibility=9,
+        novelty=2,
+        template=str(template),
+        sweep_id="server-sweep",
+    )
+    folder = save_idea(workspace, idea).parent
+    (folder / "novelty.json").write_text(json.dumps({"idea": "tune_lr", "verdict": "novel"}))
+    return folder
+
+
+def flow_runs(client, deployment: str, idea_dir: Path):
+    """The runs of a deployment for one idea (the server is shared by the session's tests)."""
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    found = client.read_deployment_by_name(deployment)
+    runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[found.id])))
+    return [r for r in runs if r.parameters.get("idea_dir") == str(idea_dir)]
+
+
+def test_deploy_is_idempotent_and_the_sweep_schedule_starts_inactive(deployed):
+    from prefect.client.orchestration import get_client
+
+    from flows.infrastructure import deploy
+
+    deploy(get_settings())
+    with get_client(sync_client=True) as client:
+        sweep = client.read_deployment_by_name("sweep/sweep")
+        assert [s.active for s in sweep.schedules] == [False]
+        assert "options" in sweep.parameter_openapi_schema["properties"]
+        assert client.read_deployment_by_name("experiment/gpu").work_pool_name == "gpu"
+        pool = client.read_work_pool("aisci")
+        assert pool.base_job_template["variables"]["properties"]["env"]["default"] == {
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"
+        }
+        assert len(client.read_automations_by_name("aisci: crash flow runs whose heartbeats stopped")) == 1
+
+
+def test_retry_from_the_ui_reruns_only_the_failed_stage(deployed, workers, scripted, isolated):
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.states import Scheduled
+
+    folder = new_idea(make_toy_template(isolated / "toy"), deployed["AISCI_WORKSPACE"])
+    scripted.add(
+        *EXPERIMENT_RULES, {"role": "review", "status": 401, "message": "key revoked"}, *writeup_script()
+    )
+    workers("aisci", **deployed)
+    workers("gpu", **deployed)
+    options = {"max_runs": 2, "review": {"ensemble": 1, "reflections": 0}}
+    run = run_deployment("idea/idea", parameters={"idea_dir": str(folder), "options": options}, timeout=600)
+    assert run.state.is_failed(), run.state
+    assert (folder / "paper.pdf").is_file()
+
+    scripted.rules.clear()
+    scripted.add({"role": "review", "reply": REVIEW})
+    retried_at = datetime.now(UTC)
+    with get_client(sync_client=True) as client:
+        assert [r.state.name for r in flow_runs(client, "experiment/gpu", folder)] == ["Completed"]
+        client.set_flow_run_state(
+            run.id, Scheduled(name="AwaitingRetry", message="Retry from the UI"), force=True
+        )
+        final = wait_for(
+            lambda: (r := client.read_flow_run(run.id)).state.is_final() and r.run_count > 1 and r,
+            timeout=600,
+            every=3,
+            what="the retried run to finish",
+        )
+        assert final.state.is_completed(), final.state
+        after = [
+            t
+            for t in client.read_task_runs()
+            if t.flow_run_id == run.id and t.start_time and t.start_time > retried_at
+        ]
+        states = {t.name.rsplit("-", 1)[0]: t.state.name for t in after}
+        assert states["experiments"] == "Cached" and states["writeup"] == "Cached"
+        assert states["review"] == "Completed"
+        assert len(flow_runs(client, "experiment/gpu", folder)) == 1  # the GPU job was not run again
+    assert json.loads((folder / "review.json").read_text())["decision"] == "Reject"
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def test_a_killed_worker_leaves_a_crashed_run_that_is_started_again(
+    deployed, workers, scripted, isolated, aisci_env
+):
+    from prefect.client.orchestration import get_client
+
+    from flows.gpu import remote_experiment
+
+    template = make_toy_template(isolated / "toy")
+    (template / "experiment.py").write_text(SLOW_BASELINE + (template / "experiment.py").read_text())
+    folder = new_idea(template, deployed["AISCI_WORKSPACE"])
+    idea_folder.prepare(folder, deployed["AISCI_WORKSPACE"])
+    scripted.add(*EXPERIMENT_RULES)
+    (folder / "slow.txt").write_text("sleep in the baseline")
+    aisci_env(**deployed)
+    outcome: dict = {}
+    context = contextvars.copy_context()  # the thread talks to the test server too
+    waiter = threading.Thread(
+        target=context.run,
+        args=(lambda: outcome.update(summary=remote_experiment(str(folder), 1, 1, None)),),
+        daemon=True,
+    )
+    doomed = workers("gpu", **deployed)
+    waiter.start()
+    wait_for(lambda: (folder / "run_0").is_dir(), timeout=300, what="the baseline to start")
+    for pid in [doomed.pid, *descendants(doomed.pid)]:
+        os.kill(pid, signal.SIGKILL)
+    (folder / "slow.txt").unlink()
+    with get_client(sync_client=True) as client:
+        wait_for(
+            lambda: any(r.state.is_crashed() for r in flow_runs(client, "experiment/gpu", folder)),
+            timeout=300,
+            every=5,
+            what="the dead run to be marked Crashed",
+        )
+    workers("gpu", **deployed)
+    waiter.join(timeout=600)
+    assert outcome.get("summary") is not None
+    with get_client(sync_client=True) as client:
+        names = sorted(r.state.name for r in flow_runs(client, "experiment/gpu", folder))
+    assert "Crashed" in names and names.count("Completed") >= 1
+    assert any(p.name.startswith("run_0.failed-") for p in folder.iterdir())  # the killed attempt is kept
