@@ -214,3 +214,29 @@ def test_a_killed_worker_leaves_a_crashed_run_that_is_started_again(
         names = sorted(r.state.name for r in flow_runs(client, "experiment/gpu", folder))
     assert "Crashed" in names and names.count("Completed") >= 1
     assert any(p.name.startswith("run_0.failed-") for p in folder.iterdir())  # the killed attempt is kept
+
+
+@pytest.mark.skipif(
+    not os.environ.get("AISCI_TEST_DATABASE_URL"), reason="scripts/test.sh provides PostgreSQL"
+)
+def test_the_server_keeps_its_runs_in_postgresql(deployed):
+    import subprocess
+
+    count = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "aisci",
+            "-d",
+            "aisci_test",
+            "-tAc",
+            "SELECT count(*) FROM deployment",
+        ],
+        env=dict(os.environ, PGPASSWORD="aisci"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(count.stdout) >= 4
