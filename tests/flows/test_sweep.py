@@ -1,0 +1,61 @@
+"""A whole sweep with the scripted model: two ideas run in parallel, one fails, the other reaches review."""
+
+import json
+
+from idea_fixtures import SEEDS, draft
+from idea_fixtures import step as novelty_step
+from test_idea import EXPERIMENT_RULES, REVIEW
+from toy_template import edit, make_toy_template, step
+from writeup_fixture import script as writeup_script
+
+from aisci.literature import S2Options
+from aisci.review import ReviewConfig
+
+
+def test_one_failing_idea_never_stops_the_others(prefect_harness, scripted, isolated, aisci_env):
+    from prefect.artifacts import Artifact
+
+    from flows.idea import IdeaOptions
+    from flows.sweep import SweepOptions, sweep_flow
+    from tasks.ideas import NoveltyOptions
+
+    template = make_toy_template(isolated / "templates" / "toy")
+    (template / "seed_ideas.json").write_text(json.dumps(SEEDS))
+    aisci_env(
+        AISCI_WORKSPACE=isolated / "ws",
+        AISCI_SANDBOX_BACKEND="local",
+        AISCI_MODELS__DEFAULT="openai/scripted",
+        AISCI_LLM__API_BASE=scripted.url,
+        AISCI_RUN_TIMEOUT_S=30,
+    )
+    broken = step(edits=edit("experiment.py", "loss = (LR - 0.03) ** 2", "loss = 1 / 0"))
+    scripted.add(
+        {"contains": "Reply with: OK", "reply": "OK"},
+        {
+            "contains": "Propose idea 1 of 2",
+            "reply": draft("ema_weights", "EMA of weights", "EMA helps.", 8, 8, 8),
+        },
+        {"contains": "Propose idea 2 of 2", "reply": draft("wide_mlp", "Wider MLP", "Width helps.", 6, 6, 6)},
+        {"contains": "The idea: ", "reply": novelty_step("search", query="prior work")},
+        {"contains": "Wider MLP", "reply": broken},
+        *EXPERIMENT_RULES,
+        {"role": "review", "reply": json.dumps(REVIEW)},
+        *writeup_script(),
+    )
+    unreachable = S2Options(api_url="http://127.0.0.1:9", max_retries=0, timeout_s=2)  # discard port: refused
+    options = SweepOptions(
+        num_ideas=2,
+        reflections=0,
+        top_k=2,
+        parallel=2,
+        novelty=NoveltyOptions(rounds=2, s2=unreachable),
+        idea=IdeaOptions(max_runs=2, max_attempts=1, review=ReviewConfig(ensemble=1, reflections=0)),
+    )
+    summary = sweep_flow("toy", options, sweep_id="sweep-2")
+    outcomes = {o.idea: o for o in summary.outcomes}
+    assert outcomes["ema_weights"].status == "done"
+    assert outcomes["ema_weights"].result.pdf.endswith("paper.pdf")
+    assert outcomes["wide_mlp"].status == "failed" and "no run succeeded" in outcomes["wide_mlp"].detail
+    ideas = json.loads((isolated / "ws" / "sweep-2" / "ideas.json").read_text())["ideas"]
+    assert {i["novelty"]["verdict"] for i in ideas} == {"unknown"}  # S2 unreachable: run, marked
+    assert "ema_weights" in str(Artifact.get("sweep-summary").data)
