@@ -88,3 +88,37 @@ def make_toy_template(folder: Path) -> Path:
     (folder / "latex" / "template.tex").write_text(LATEX)
     (folder / "latex" / "references.bib").write_text("")
     return folder
+
+
+REVIEW = json.dumps(
+    {
+        "summary": "A toy study of the learning rate.",
+        "strengths": ["measured numbers"],
+        "weaknesses": ["one toy task only"],
+        "questions": [],
+        "limitations": ["toy data"],
+        "ethical_concerns": False,
+        **dict.fromkeys(
+            (
+                "originality",
+                "quality",
+                "clarity",
+                "significance",
+                "soundness",
+                "presentation",
+                "contribution",
+            ),
+            2,
+        ),
+        "overall": 4,
+        "confidence": 3,
+        "decision": "Reject",
+    }
+)
+# The coding model's replies for one idea on the toy template: run 1 lowers the LR, then it is done.
+EXPERIMENT_RULES = [
+    {"contains": "Edit plot.py", "reply": label("run_1")},
+    {"contains": "These figures were made", "reply": FIGURES},
+    {"contains": "this is run 2", "reply": step("done")},
+    {"contains": "this is run 1", "reply": step(edits=edit("experiment.py", "LR = 0.1", "LR = 0.03"))},
+]

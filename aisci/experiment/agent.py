@@ -21,6 +21,7 @@ from aisci.files import write_json
 from aisci.llm import Gateway
 from aisci.sandbox import SandboxResult, read_output_file, run_sandboxed
 from aisci.settings import Settings
+from aisci.templates import final_info_problems
 
 FIGURES = "figures"
 MAX_PNG_BYTES = 32 << 20
@@ -136,9 +137,11 @@ class ExperimentAgent:
         )
         if result.status == "ok":
             try:
-                check_results(folder.results(self.idea_dir, run))
+                problems = final_info_problems(folder.results(self.idea_dir, run))
             except FinalInfoError as exc:
-                record = record.model_copy(update={"status": "bad_results", "message": exc.message})
+                problems = [exc.message]
+            if problems:
+                record = record.model_copy(update={"status": "bad_results", "message": "; ".join(problems)})
         if record.status != "ok":
             folder.set_aside(self.idea_dir, run, record)
         else:
@@ -231,19 +234,6 @@ class ExperimentAgent:
             f"- {FIGURES}/{name}: {described.get(name, '(no description)')}\n" for name in figures
         )
         _append(self.idea_dir / "notes.txt", text + "\n")
-
-
-def check_results(info: Any) -> None:
-    """The v1 contract: every group has numeric means."""
-    if not isinstance(info, dict) or not info:
-        raise FinalInfoError("final_info.json must be a non-empty object of result groups")
-    for group, value in info.items():
-        means = value.get("means") if isinstance(value, dict) else None
-        if not isinstance(means, dict) or not means:
-            raise FinalInfoError(f"final_info.json group {group!r} has no 'means' object")
-        bad = [k for k, v in means.items() if isinstance(v, bool) or not isinstance(v, int | float)]
-        if bad:
-            raise FinalInfoError(f"final_info.json group {group!r}: non-numeric means {', '.join(bad)}")
 
 
 def compare(baseline: dict[str, Any], results: dict[str, Any]) -> str:

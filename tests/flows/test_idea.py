@@ -5,34 +5,13 @@ import json
 import subprocess
 
 import pytest
-from toy_template import FIGURES, edit, label, make_toy_template, step
+from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template
 from writeup_fixture import script as writeup_script
 
 from aisci.errors import LLMAuthError
 from aisci.ideas import Idea, save_idea
 from aisci.review import ReviewConfig
 from aisci.settings import get_settings
-
-REVIEW = {
-    "summary": "A toy study of the learning rate.",
-    "strengths": ["measured numbers"],
-    "weaknesses": ["one toy task only"],
-    "questions": [],
-    "limitations": ["toy data"],
-    "ethical_concerns": False,
-    **dict.fromkeys(
-        ("originality", "quality", "clarity", "significance", "soundness", "presentation", "contribution"), 2
-    ),
-    "overall": 4,
-    "confidence": 3,
-    "decision": "Reject",
-}
-EXPERIMENT_RULES = [
-    {"contains": "Edit plot.py", "reply": label("run_1")},
-    {"contains": "These figures were made", "reply": FIGURES},
-    {"contains": "this is run 2", "reply": step("done")},
-    {"contains": "this is run 1", "reply": step(edits=edit("experiment.py", "LR = 0.1", "LR = 0.03"))},
-]
 
 
 @pytest.fixture
@@ -71,7 +50,7 @@ def options():
 def test_an_idea_goes_from_code_to_reviewed_paper(prefect_harness, scripted, idea_dir):
     from flows.idea import idea_flow
 
-    scripted.add(*EXPERIMENT_RULES, {"role": "review", "reply": json.dumps(REVIEW)}, *writeup_script())
+    scripted.add(*EXPERIMENT_RULES, {"role": "review", "reply": REVIEW}, *writeup_script())
     result = idea_flow(str(idea_dir), options())
     assert result.status == "done" and result.runs == [1]
     assert (idea_dir / "run_0" / "final_info.json").is_file() and (idea_dir / "run_1.py").is_file()
@@ -98,7 +77,7 @@ def test_a_rerun_redoes_only_the_failed_stage(prefect_harness, scripted, idea_di
 
     scripted.rules.clear()
     scripted.requests.clear()
-    scripted.add({"role": "review", "reply": json.dumps(REVIEW)})
+    scripted.add({"role": "review", "reply": REVIEW})
     result = idea_flow(str(idea_dir), options())
     assert result.status == "done" and result.decision == "Reject"
     roles = {r["headers"]["x-aisci-role"] for r in scripted.requests}

@@ -4,8 +4,7 @@ import json
 
 from idea_fixtures import SEEDS, draft
 from idea_fixtures import step as novelty_step
-from test_idea import EXPERIMENT_RULES, REVIEW
-from toy_template import edit, make_toy_template, step
+from toy_template import EXPERIMENT_RULES, REVIEW, edit, make_toy_template, step
 from writeup_fixture import script as writeup_script
 
 from aisci.literature import S2Options
@@ -39,7 +38,7 @@ def test_one_failing_idea_never_stops_the_others(prefect_harness, scripted, isol
         {"contains": "The idea: ", "reply": novelty_step("search", query="prior work")},
         {"contains": "Wider MLP", "reply": broken},
         *EXPERIMENT_RULES,
-        {"role": "review", "reply": json.dumps(REVIEW)},
+        {"role": "review", "reply": REVIEW},
         *writeup_script(),
     )
     unreachable = S2Options(api_url="http://127.0.0.1:9", max_retries=0, timeout_s=2)  # discard port: refused

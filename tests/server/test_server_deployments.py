@@ -11,44 +11,13 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_for
-from toy_template import FIGURES, edit, label, make_toy_template, step
+from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template
 from writeup_fixture import script as writeup_script
 
 from aisci import idea_folder
 from aisci.ideas import Idea, save_idea
 from aisci.settings import get_settings
 
-REVIEW = json.dumps(
-    {
-        "summary": "A toy study.",
-        "strengths": ["measured"],
-        "weaknesses": ["toy"],
-        "questions": [],
-        "limitations": [],
-        "ethical_concerns": False,
-        **dict.fromkeys(
-            (
-                "originality",
-                "quality",
-                "clarity",
-                "significance",
-                "soundness",
-                "presentation",
-                "contribution",
-            ),
-            2,
-        ),
-        "overall": 5,
-        "confidence": 3,
-        "decision": "Reject",
-    }
-)
-EXPERIMENT_RULES = [
-    {"contains": "Edit plot.py", "reply": label("run_1")},
-    {"contains": "These figures were made", "reply": FIGURES},
-    {"contains": "this is run 2", "reply": step("done")},
-    {"contains": "this is run 1", "reply": step(edits=edit("experiment.py", "LR = 0.1", "LR = 0.03"))},
-]
 SLOW_BASELINE = 'from pathlib import Path\nimport time\nif Path("slow.txt").exists():\n    time.sleep(600)\n'
 
 
