@@ -9,13 +9,14 @@ from prefect import task
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 
 from aisci import idea_folder
-from aisci.errors import ExperimentFailed, WriteupFailed
+from aisci.errors import WriteupFailed
 from aisci.ideas import Idea
 from aisci.literature import NoveltyResult
 from aisci.review import Review, ReviewConfig
 from aisci.settings import get_settings
 from aisci.writeup import WriteupOptions, WriteupReport
 from flows.experiment import ExperimentSummary, run_experiments
+from flows.gpu import remote_experiment
 from tasks.ideas import NoveltyOptions, check_novelty
 from tasks.policy import TRANSIENT_RETRIES
 
@@ -40,17 +41,11 @@ def novelty_stage(idea_dir: str, options: NoveltyOptions) -> NoveltyResult:
 
 @task(name="experiments", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
 def experiments_stage(
-    idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None, verdict: str
+    idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None
 ) -> ExperimentSummary:
     """The experiment flow, on the GPU work pool when one is deployed, else in this process."""
-    from flows.gpu import remote_experiment
-
-    summary = remote_experiment(idea_dir, max_runs, max_attempts, gpus)
-    if summary is None:
-        summary = run_experiments(idea_dir, max_runs, max_attempts, gpus)
-    if not summary.runs:
-        raise ExperimentFailed(f"{Path(idea_dir).name}: no experiment run succeeded")
-    return summary
+    remote = remote_experiment(idea_dir, max_runs, max_attempts, gpus)
+    return remote or run_experiments(idea_dir, max_runs, max_attempts, gpus)
 
 
 @task(name="writeup", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
