@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from aisci.errors import AisciError, TemplateError
+from aisci.files import write_atomic
 from aisci.templates import SMOKE_ENV, check, final_info_problems, resolve
 
 BASELINES = "baselines"
@@ -132,12 +133,6 @@ def baseline_status(folder: Path, workspace: Path) -> str:
     return "no"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def _collect_pngs(plots: Path, dest: Path) -> list[str]:
     """Move the regular PNG files plot.py wrote up into the baseline folder; links and the rest stay."""
     figures = []
@@ -207,7 +202,7 @@ def run_baseline(
 
     def finish(**fields: Any) -> BaselineRecord:
         done = BaselineRecord(**record, **fields, total_s=round(time.monotonic() - start, 2))
-        _write_atomic(dest / RECORD, done.model_dump_json(indent=2))
+        write_atomic(dest / RECORD, done.model_dump_json(indent=2))
         return done
 
     if on_stage:

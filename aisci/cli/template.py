@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from aisci.cli.options import Workspace, settings_for
+from aisci.cli.options import Workspace, gpu_ids, settings_for
 
 app = typer.Typer(
     help="Research templates: list, check the contract, run the baseline.", no_args_is_help=True
@@ -97,7 +97,6 @@ def baseline(
     from aisci.sandbox.local import LocalBackendWarning
 
     settings = settings_for(workspace)
-    gpu_ids = [int(g) for g in gpus.split(",")] if gpus else None
     backend = backend or settings.sandbox_backend
     console = Console()
     if backend == "local":
@@ -125,7 +124,7 @@ def baseline(
             smoke=smoke,
             backend=backend,
             timeout_s=timeout_s,
-            gpus=gpu_ids,
+            gpus=gpu_ids(gpus),
             threads=threads,
             force=force,
             on_stage=on_stage,
