@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     )
 
     workspace: Path = Field(Path("workspace"), description="where every run writes its files")
+    storage_url: str | None = Field(
+        None,
+        description="fsspec URL that idea folders travel through between hosts; unset: a shared workspace",
+    )
     models: RoleModels = RoleModels()
     llm: LLMOptions = LLMOptions()
     budget_usd: float = Field(10.0, ge=0, description="cost cap of one run, in USD; 0 disables it")

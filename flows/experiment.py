@@ -9,11 +9,13 @@ from prefect import flow
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from pydantic import BaseModel
 
+from aisci import storage
 from aisci.errors import ExperimentFailed
 from aisci.experiment import Limits, completed_runs, next_run
 from aisci.experiment.folder import failed_attempts
 from aisci.files import write_json
 from aisci.settings import get_settings
+from aisci.storage import idea_path
 from flows.gpu import SUMMARY, gpu_slot
 from tasks.experiment import AttemptFailed, attempt_run, make_plots, run_baseline
 
@@ -29,18 +31,24 @@ class ExperimentSummary(BaseModel):
 def run_experiments(
     idea_dir: str, max_runs: int = 5, max_attempts: int = 4, gpus: list[int] | None = None
 ) -> ExperimentSummary:
-    folder = Path(idea_dir).resolve()
+    settings = get_settings()
+    folder = idea_path(settings, idea_dir)
+    if settings.storage_url:
+        print(f"{folder.name}: {storage.pull(settings, folder)} files from {settings.storage_url}")
     summary_file = folder / SUMMARY
     if summary_file.is_file():
         print(f"{folder.name}: experiments already complete ({SUMMARY})")
         return ExperimentSummary.model_validate_json(summary_file.read_text())
-    settings = get_settings()
-    with gpu_slot(gpus, settings.gpus) as held:
-        limits = Limits(
-            max_runs=max_runs, max_attempts=max_attempts, timeout_s=settings.run_timeout_s, gpus=held
-        )
-        summary = _experiments(folder, limits)
-    write_json(summary_file, summary.model_dump())
+    try:
+        with gpu_slot(gpus, settings.gpus) as held:
+            limits = Limits(
+                max_runs=max_runs, max_attempts=max_attempts, timeout_s=settings.run_timeout_s, gpus=held
+            )
+            summary = _experiments(folder, limits)
+        write_json(summary_file, summary.model_dump())
+    finally:
+        if settings.storage_url:  # failed attempts travel back too
+            storage.push(settings, folder)
     return summary
 
 

@@ -12,6 +12,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 
+from aisci import storage
 from aisci.errors import ExperimentFailed
 from aisci.settings import get_settings
 
@@ -75,6 +76,10 @@ def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: lis
             client.read_deployment_by_name(name)
         except ObjectNotFound:
             return None
+    folder = Path(idea_dir).resolve()
+    if settings.storage_url:  # the GPU host finds the folder in storage, at the same place in its workspace
+        storage.push(settings, folder)
+        idea_dir = folder.relative_to(settings.workspace.expanduser().resolve()).as_posix()
     parameters = {"idea_dir": idea_dir, "max_runs": max_runs, "max_attempts": max_attempts, "gpus": gpus}
     for restart in range(settings.prefect.crash_restarts + 1):
         flow_run = run_deployment(name, parameters=parameters, timeout=None)
@@ -83,6 +88,8 @@ def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: lis
         log.warning(
             "%s crashed (%s); starting it again (%d)", flow_run.name, flow_run.state.message, restart + 1
         )
+    if settings.storage_url:
+        storage.pull(settings, folder)
     if not flow_run.state.is_completed():
         raise ExperimentFailed(f"{flow_run.name} ended {flow_run.state.name}: {flow_run.state.message}")
-    return ExperimentSummary.model_validate_json((Path(idea_dir) / SUMMARY).read_text())
+    return ExperimentSummary.model_validate_json((folder / SUMMARY).read_text())
