@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from review_fixtures import form, reflection, reply
 
 from aisci.errors import ConfigError, LLMResponseError
 from aisci.llm import Gateway
@@ -26,41 +27,6 @@ from aisci.settings import Settings
 PAPER = Paper(
     source="paper.txt", pages=["Title: Cosine schedules for tiny diffusion models. Results: KL 0.31."]
 )
-
-
-def form(overall: int, decision: str = "Accept", **scores: int) -> dict:
-    return {
-        "summary": f"A review giving {overall}.",
-        "strengths": ["clear experiments"],
-        "weaknesses": ["small datasets"],
-        "questions": [],
-        "limitations": ["toy data only"],
-        "ethical_concerns": False,
-        **dict.fromkeys(
-            (
-                "originality",
-                "quality",
-                "clarity",
-                "significance",
-                "soundness",
-                "presentation",
-                "contribution",
-            ),
-            3,
-        ),
-        "overall": overall,
-        "confidence": 4,
-        "decision": decision,
-        **scores,
-    }
-
-
-def reply(overall: int, **kw) -> str:
-    return json.dumps(form(overall, **kw))
-
-
-def reflection(overall: int, done: bool) -> str:
-    return json.dumps({"thought": "fine", "review": form(overall), "done": done})
 
 
 def reviewer(settings: Settings, tmp_path: Path, **config) -> Reviewer:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from test_review import reply
+from review_fixtures import reply
 
 from aisci.errors import ConfigError
 from aisci.review import ReviewConfig

@@ -1,0 +1,53 @@
+"""The review flow: one task per ensemble member, the meta-review, review.json and a score artifact."""
+
+import json
+
+from review_fixtures import reflection, reply
+
+from aisci.errors import BudgetExceeded, LLMError, LLMResponseError
+from aisci.review import ReviewConfig
+from aisci.settings import get_settings
+
+
+def test_review_flow_runs_one_task_per_member(prefect_harness, scripted, monkeypatch, tmp_path):
+    from prefect.artifacts import Artifact
+
+    from flows.review import review_flow
+
+    monkeypatch.setenv("AISCI_MODELS__DEFAULT", "openai/scripted")
+    monkeypatch.setenv("AISCI_LLM__API_BASE", scripted.url)
+    monkeypatch.setenv("AISCI_LLM__RETRY_BASE_DELAY_S", "0.01")
+    monkeypatch.setenv("AISCI_WORKSPACE", str(tmp_path / "ws"))
+    get_settings.cache_clear()  # importing flows built the settings before the variables above were set
+    scripted.add(
+        {"contains": "area chair", "reply": reply(6, decision="Reject", summary="Meta.")},
+        {
+            "contains": "Reflection round 1 of 1",
+            "reply": reflection(5, done=True),
+        },
+        {"reply": reply(9)},
+    )
+    (tmp_path / "paper.txt").write_text("Flow paper: a study of cosine schedules.")
+    state = review_flow(tmp_path / "paper.txt", ReviewConfig(ensemble=3, reflections=1), return_state=True)
+    assert state.is_completed()
+    review = state.result()
+    assert len(review.members) == 3 and all(m.reflections == 1 for m in review.members)
+    assert review.overall == 5.0 and review.decision == "Reject" and review.form.summary == "Meta."
+    saved = json.loads((tmp_path / "ws" / "review" / "paper" / "review.json").read_text())
+    assert saved["overall"] == 5.0
+    transcript = (tmp_path / "ws" / "review" / "paper" / "transcript.jsonl").read_text().splitlines()
+    assert len(transcript) == 7  # 3 reviews, 3 reflections, 1 meta-review
+    artifact = Artifact.get("review-scores")
+    assert artifact is not None and "overall" in str(artifact.data)
+
+
+def test_only_transient_failures_are_retried():
+    from prefect.states import Failed
+
+    from tasks.review import review_member
+
+    retry = review_member.retry_condition_fn
+    assert review_member.retries >= 1
+    assert retry(None, None, Failed(data=LLMError("provider kept failing")))
+    assert not retry(None, None, Failed(data=LLMResponseError("bad reply", raw="x")))
+    assert not retry(None, None, Failed(data=BudgetExceeded("spent")))
