@@ -1,8 +1,10 @@
 """The reviewer against the scripted server: ensemble means, threshold decision, repair, early stop."""
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -217,3 +219,20 @@ def test_one_review_with_the_embedded_model(tmp_path):
     assert 1 <= review.overall <= 10 and review.decision in ("Accept", "Reject")
     assert len(review.members) == 1 and review.members[0].reflections <= 1
     assert gateway.usage["review"].calls >= 2
+
+
+def test_review_cli_json_is_the_only_stdout(scripted, isolated):
+    scripted.add({"contains": "area chair", "reply": reply(5)}, {"reply": reply(7)})
+    (isolated / "draft.txt").write_text("A draft about cosine schedules.")
+    env = {"AISCI_MODELS__DEFAULT": "openai/scripted", "AISCI_LLM__API_BASE": scripted.url}
+    result = subprocess.run(
+        [sys.executable, "-m", "aisci", "review", str(isolated / "draft.txt"), "--json", "-e", "2", "-r", "0"]
+        + ["--threshold", "7.5", "--workspace", str(isolated / "ws")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["overall"] == 7.0 and out["decision"] == "Reject" and out["threshold"] == 7.5
+    assert out == json.loads((isolated / "ws" / "review" / "draft" / "review.json").read_text())
