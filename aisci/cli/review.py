@@ -1,11 +1,14 @@
 """`aisci review`: review one paper with the ensemble reviewer."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from aisci.cli.options import Workspace, settings_for
+
+if TYPE_CHECKING:
+    from aisci.settings import Settings
 
 Ensemble = Annotated[
     int, typer.Option("--ensemble", "-e", min=1, max=20, help="Independent reviews averaged.")
@@ -29,7 +32,7 @@ Examples = Annotated[
 ]
 
 
-def with_review_model(settings, model: str | None):
+def with_review_model(settings: "Settings", model: str | None) -> "Settings":
     """Settings whose review role uses `model`, when given."""
     if not model:
         return settings

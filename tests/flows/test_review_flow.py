@@ -41,6 +41,25 @@ def test_review_flow_runs_one_task_per_member(prefect_harness, scripted, monkeyp
     assert artifact is not None and "overall" in str(artifact.data)
 
 
+def test_review_bench_flow_publishes_the_metrics_table(prefect_harness, scripted, monkeypatch, tmp_path):
+    from prefect.artifacts import Artifact
+
+    from flows.review import review_bench_flow
+
+    monkeypatch.setenv("AISCI_MODELS__DEFAULT", "openai/scripted")
+    monkeypatch.setenv("AISCI_LLM__API_BASE", scripted.url)
+    monkeypatch.setenv("AISCI_WORKSPACE", str(tmp_path / "ws"))
+    get_settings.cache_clear()
+    scripted.add({"contains": "STRONG", "reply": reply(8)}, {"reply": reply(2)})
+    (tmp_path / "a.txt").write_text("A STRONG paper.")
+    (tmp_path / "r.txt").write_text("A weak paper.")
+    (tmp_path / "set.csv").write_text("paper_id,decision,path\na,Accept,a.txt\nr,Reject,r.txt\n")
+    report = review_bench_flow(tmp_path / "set.csv", ReviewConfig(ensemble=1, reflections=0), concurrency=2)
+    assert report.metrics["accuracy"].value == 1.0 and report.metrics["roc_auc"].value == 1.0
+    artifact = Artifact.get("review-bench")
+    assert artifact is not None and "balanced_accuracy" in str(artifact.data)
+
+
 def test_only_transient_failures_are_retried():
     from prefect.states import Failed
 
