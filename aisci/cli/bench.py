@@ -50,7 +50,7 @@ def review(
 
     def progress(result) -> None:
         if result.error:
-            err.print(f"[red]failed[/] {result.paper_id}: {result.error}")
+            err.print(f"failed {result.paper_id}: {result.error}", style="red", markup=False)
         else:
             source = "cached" if result.cached else f"{result.elapsed_s:.1f} s"
             err.print(f"{result.paper_id}: Overall {result.overall:.2f} ({source})", markup=False)

@@ -75,9 +75,9 @@ def review(
 
     err = Console(stderr=True, highlight=False)
     if result.paper.truncated:
-        err.print(f"[yellow]note:[/] {result.paper.note}")
+        err.print(f"note: {result.paper.note}", style="yellow", markup=False)
     for rejected in result.rejected:
-        err.print(f"[yellow]rejected reply ({rejected.step}):[/] {rejected.error}", markup=True)
+        err.print(f"rejected reply ({rejected.step}): {rejected.error}", style="yellow", markup=False)
     if json_out:
         print(result.model_dump_json(indent=2))
         return
