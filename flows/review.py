@@ -7,6 +7,7 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from aisci.errors import LLMResponseError
+from aisci.files import write_atomic
 from aisci.review import Review, ReviewConfig, combine
 from aisci.review.bench import BenchReport, run_bench
 from aisci.review.reviewer import rejection
@@ -45,10 +46,7 @@ def review_flow(paper: Path, config: ReviewConfig | None = None, run_dir: Path |
     review = review.model_copy(
         update={"cost_usd": review.cost_usd + meta_cost, "elapsed_s": time.monotonic() - started}
     )
-    out = run_dir / "review.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".tmp").write_text(review.model_dump_json(indent=2))
-    out.with_suffix(".tmp").replace(out)
+    write_atomic(run_dir / "review.json", review.model_dump_json(indent=2))
     create_table_artifact(
         key="review-scores",
         table=[{"score": name, "ensemble mean": round(value, 2)} for name, value in review.scores.items()]

@@ -214,11 +214,11 @@ def test_improvement_reviews_the_revised_paper_once(scripted, scripted_settings,
 @pytest.mark.local_model
 def test_one_review_with_the_embedded_model(tmp_path):
     gateway = Gateway(Settings(), tmp_path)
-    review = Reviewer(gateway, ReviewConfig(ensemble=1, reflections=1)).review(PAPER)
+    review = Reviewer(gateway, ReviewConfig(ensemble=1, reflections=0)).review(PAPER)
     assert review.model == "local/smollm2"
     assert 1 <= review.overall <= 10 and review.decision in ("Accept", "Reject")
-    assert len(review.members) == 1 and review.members[0].reflections <= 1
-    assert gateway.usage["review"].calls >= 2
+    assert len(review.members) == 1 and review.members[0].reflections == 0
+    assert gateway.usage["review"].calls >= 1
 
 
 def test_review_cli_json_is_the_only_stdout(scripted, isolated):

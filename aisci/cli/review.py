@@ -59,6 +59,7 @@ def review(
     from rich.console import Console
     from rich.table import Table
 
+    from aisci.files import write_atomic
     from aisci.llm import Gateway
     from aisci.review import ReviewConfig, Reviewer, load_examples, read_paper
 
@@ -69,9 +70,7 @@ def review(
     run_dir = settings.workspace / "review" / paper.stem
     result = Reviewer(Gateway(settings, run_dir=run_dir), config).review(read_paper(paper))
     out = run_dir / "review.json"
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(result.model_dump_json(indent=2))
-    tmp.replace(out)
+    write_atomic(out, result.model_dump_json(indent=2))
 
     err = Console(stderr=True, highlight=False)
     if result.paper.truncated:

@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from aisci.errors import BudgetExceeded, ConfigError, LLMResponseError
+from aisci.files import write_atomic
 from aisci.llm import Gateway
 from aisci.review.form import Review
 from aisci.review.metrics import Confusion, Interval, bootstrap, confusion
@@ -180,9 +181,7 @@ def review_one(paper: BenchPaper, settings: Settings, config: ReviewConfig, budg
         budget.add(gateway.spent_usd - before)
         return BenchResult(paper_id=paper.paper_id, accepted=paper.accepted, error=exc.message)
     budget.add(review.cost_usd)
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_text(review.model_dump_json(indent=1))
-    tmp.replace(cached)
+    write_atomic(cached, review.model_dump_json(indent=1))
     return _result(paper, review, cached=False)
 
 

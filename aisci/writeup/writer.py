@@ -1,13 +1,12 @@
 """The writeup as steps (citations, each section, each build round, the report) and `write_paper`, which runs
 them in order. The Prefect flow runs the same steps as tasks."""
 
-import shutil
 import time
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from aisci.files import write_json
+from aisci.files import write_atomic, write_json
 from aisci.llm import Gateway
 from aisci.settings import Settings
 from aisci.writeup.build import BuildResult, Problem, build
@@ -124,9 +123,7 @@ class Writeup:
         pdf = None
         if last.result.pdf:
             pdf = context.idea_dir / "paper.pdf"
-            tmp = pdf.with_name(".paper.pdf.tmp")
-            shutil.copy2(last.result.pdf, tmp)
-            tmp.replace(pdf)
+            write_atomic(pdf, last.result.pdf.read_bytes())
         remaining = [str(p) for p in last.result.problems]
         remaining += [
             f"[unresolved_citation] \\cite key '{k}' has no entry and was removed"
