@@ -19,7 +19,14 @@ from aisci.llm.transcript import Transcript
 from aisci.review import ReviewConfig
 from aisci.settings import get_settings
 from aisci.writeup import WriteupOptions
-from tasks.idea import experiments_stage, novelty_stage, prepare_idea, review_stage, writeup_stage
+from tasks.idea import (
+    experiments_stage,
+    improve_stage,
+    novelty_stage,
+    prepare_idea,
+    review_stage,
+    writeup_stage,
+)
 from tasks.ideas import NoveltyOptions
 
 
@@ -33,6 +40,9 @@ class IdeaOptions(BaseModel):
     novelty: NoveltyOptions = NoveltyOptions()
     writeup: WriteupOptions = WriteupOptions()
     review: ReviewConfig = ReviewConfig()
+    improve: bool = Field(
+        False, description="revise the paper once to answer its review, then review it again"
+    )
 
 
 class IdeaResult(BaseModel):
@@ -69,6 +79,10 @@ def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
         str(folder), template_dir, options.writeup, novelty.verdict == "unknown", experiments
     )
     review = review_stage(str(folder), options.review, report)
+    if options.improve:
+        improvement = improve_stage(str(folder), template_dir, options.writeup, options.review, review)
+        print(f"{idea.name}: revision moved Overall by {improvement.overall_change:+.1f}")
+        review = improvement.after
     weakness = review.form.weaknesses[0] if review.form.weaknesses else None
     record_outcome(
         workspace, idea, review_overall=review.overall, review_decision=review.decision, review_note=weakness

@@ -3,6 +3,7 @@ those after it. Each stage's result feeds the next one's inputs, so a redone sta
 """
 
 import json
+import shutil
 from pathlib import Path
 
 from prefect import task
@@ -10,11 +11,14 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 
 from aisci import idea_folder
 from aisci.errors import WriteupFailed
+from aisci.files import write_atomic
 from aisci.ideas import Idea
 from aisci.literature import NoveltyResult
-from aisci.review import Review, ReviewConfig
+from aisci.llm import Gateway
+from aisci.review import Review, ReviewConfig, Reviewer
+from aisci.review.improve import Improvement, as_feedback, improve
 from aisci.settings import get_settings
-from aisci.writeup import WriteupOptions, WriteupReport
+from aisci.writeup import WriteupOptions, WriteupReport, write_paper
 from flows.experiment import ExperimentSummary, run_experiments
 from flows.gpu import remote_experiment
 from tasks.ideas import NoveltyOptions, check_novelty
@@ -55,6 +59,29 @@ def writeup_stage(
     from flows.writeup import writeup_flow
 
     return writeup_flow(Path(idea_dir), Path(template_dir), options, offline)
+
+
+@task(name="improve", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
+def improve_stage(
+    idea_dir: str, template_dir: str, options: WriteupOptions, config: ReviewConfig, review: Review
+) -> Improvement:
+    """One revision answering the review, reviewed again; the reviewed version is kept in improvement/."""
+    settings = get_settings()
+    folder = Path(idea_dir)
+
+    def revise(paper: Path, before: Review, out_dir: Path) -> Path:
+        shutil.copy2(paper, out_dir / "paper-reviewed.pdf")
+        report = write_paper(
+            folder, settings, options, template_dir=Path(template_dir), feedback=as_feedback(before)
+        )
+        if report.pdf is None:
+            raise WriteupFailed(f"{folder.name}: the revision produced no PDF", hint="see build_report.json")
+        return report.pdf
+
+    reviewer = Reviewer(Gateway(settings, run_dir=folder), config)
+    result = improve(folder / "paper.pdf", reviewer, revise, folder / "improvement", before=review)
+    write_atomic(folder / "improvement" / "improvement.json", result.model_dump_json(indent=2))
+    return result
 
 
 @task(name="review", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)

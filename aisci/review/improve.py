@@ -31,9 +31,25 @@ class Improvement(BaseModel):
         return self.after.overall - self.before.overall
 
 
-def improve(paper: Path, reviewer: Reviewer, writeup: Writeup, out_dir: Path) -> Improvement:
-    """Review, revise once with the review as feedback, review the revision."""
-    before = reviewer.review(read_paper(paper))
+def as_feedback(review: Review) -> str:
+    """The review as the writer should read it: the points to answer, not the scores."""
+    form = review.form
+    points = [
+        ("Weaknesses", form.weaknesses),
+        ("Questions", form.questions),
+        ("Limitations", form.limitations),
+    ]
+    lines = [f"Summary: {form.summary}", f"Decision: {review.decision} (mean Overall {review.overall:.1f})"]
+    for title, items in points:
+        lines += [f"{title}:"] + [f"- {item}" for item in items]
+    return "\n".join(lines)
+
+
+def improve(
+    paper: Path, reviewer: Reviewer, writeup: Writeup, out_dir: Path, before: Review | None = None
+) -> Improvement:
+    """Review (unless `before` is given), revise once with the review as feedback, review the revision."""
+    before = before or reviewer.review(read_paper(paper))
     out_dir.mkdir(parents=True, exist_ok=True)
     revised = writeup(paper, before, out_dir)
     if not Path(revised).is_file():

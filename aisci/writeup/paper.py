@@ -49,6 +49,7 @@ class PaperContext(BaseModel):
     template_bibtex: str
     bibliography_style: str
     page_limit: int | None
+    feedback: str = ""  # a review to answer, when the paper is being revised
 
     @property
     def latex_dir(self) -> Path:

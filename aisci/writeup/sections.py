@@ -53,6 +53,11 @@ def brief(context: PaperContext, bib: Bibliography, done: dict[str, Section]) ->
         f"Figure files: {', '.join(context.figures) or '(none)'}\n\n"
         f"Citation keys:\n{bib.listing()}\n\n"
         f"Sections written so far:\n{written or '(none)'}"
+        + (
+            f"\n\nA reviewer's report on the previous version; answer it:\n{context.feedback}"
+            if context.feedback
+            else ""
+        )
     )
 
 

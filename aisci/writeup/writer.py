@@ -173,11 +173,17 @@ def write_paper(
     options: WriteupOptions | None = None,
     search: Search | None = None,
     template_dir: Path | None = None,
+    feedback: str = "",
 ) -> WriteupReport:
-    """The whole writeup of one finished idea: paper.pdf and build_report.json in `idea_dir`."""
+    """The whole writeup of one finished idea: paper.pdf and build_report.json in `idea_dir`.
+
+    `feedback` (a review) makes it a revision that answers the review."""
     started = time.time()
     options = options or WriteupOptions()
-    writeup = Writeup(load_context(idea_dir, template_dir, options.page_limit), settings, options)
+    context = load_context(idea_dir, template_dir, options.page_limit).model_copy(
+        update={"feedback": feedback}
+    )
+    writeup = Writeup(context, settings, options)
     bib = writeup.citations(search)
     sections: dict[str, Section] = {}
     for spec in SECTIONS:

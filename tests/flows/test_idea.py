@@ -83,3 +83,23 @@ def test_a_rerun_redoes_only_the_failed_stage(prefect_harness, scripted, idea_di
     roles = {r["headers"]["x-aisci-role"] for r in scripted.requests}
     assert roles == {"review"}  # experiments and writeup came from the cache
     assert (idea_dir / "paper.pdf").stat().st_mtime_ns == paper_mtime
+
+
+def test_improvement_revises_the_paper_to_answer_its_review(prefect_harness, scripted, idea_dir):
+    from flows.idea import IdeaOptions, idea_flow
+
+    scripted.add(*EXPERIMENT_RULES, {"role": "review", "reply": REVIEW}, *writeup_script())
+    options = IdeaOptions(max_runs=2, improve=True, review=ReviewConfig(ensemble=1, reflections=0))
+    result = idea_flow(str(idea_dir), options)
+    assert result.status == "done"
+    improvement = json.loads((idea_dir / "improvement" / "improvement.json").read_text())
+    assert improvement["before"]["overall"] == 4 and improvement["after"]["overall"] == 4
+    assert (idea_dir / "improvement" / "paper-reviewed.pdf").is_file() and (idea_dir / "paper.pdf").is_file()
+    revision_prompts = [
+        m["content"]
+        for r in scripted.requests
+        if r["headers"].get("x-aisci-role") == "writing"
+        for m in r["body"]["messages"]
+        if "A reviewer's report on the previous version" in m["content"]
+    ]
+    assert revision_prompts and "one toy task only" in revision_prompts[0]
