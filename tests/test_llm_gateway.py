@@ -149,13 +149,21 @@ def test_usage_and_unknown_price_counted_once(scripted, scripted_settings, tmp_p
     assert record["messages"] == USER and record["reply"] == "ok" and record["latency_s"] > 0
 
 
-def test_local_schemas_bound_every_string_and_list():
+class Long(BaseModel):
+    summary: str = Field(max_length=1000)
+    points: list[str] = Field(min_length=4, max_length=6)
+
+
+def test_local_schemas_cap_every_string_and_list():
     schema = schema_of(Verdict, max_string=300, max_items=5)
     props = schema["properties"]
-    assert props["decision"]["maxLength"] == 20  # an explicit bound is kept
+    assert props["decision"]["maxLength"] == 20  # a tighter bound is kept
     assert props["reasons"]["maxItems"] == 5
     assert props["reasons"]["items"]["maxLength"] == 300
     assert "maxItems" not in schema_of(Verdict)["properties"]["reasons"]
+    capped = schema_of(Long, max_string=200, max_items=3)["properties"]
+    assert capped["summary"]["maxLength"] == 200  # a looser bound is tightened
+    assert capped["points"]["maxItems"] == 4  # never below the minimum: the grammar must stay satisfiable
 
 
 @pytest.mark.local_model

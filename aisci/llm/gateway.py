@@ -27,9 +27,9 @@ T = TypeVar("T", bound=BaseModel)
 Messages = list[dict[str, Any]]
 
 # Bounds for the embedded model's schemas and replies: a 135M model under a grammar can otherwise run on.
-LOCAL_MAX_STRING = 400
-LOCAL_MAX_ITEMS = 8
-LOCAL_MAX_TOKENS = 1024
+LOCAL_MAX_STRING = 240
+LOCAL_MAX_ITEMS = 3
+LOCAL_MAX_TOKENS = 2048
 MAX_BACKOFF_S = 60.0
 
 RETRYABLE = (

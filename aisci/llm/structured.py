@@ -14,8 +14,9 @@ Schema = type[BaseModel] | dict
 
 
 def schema_of(model: Schema, max_string: int | None = None, max_items: int | None = None) -> dict:
-    """The JSON schema (of a pydantic model, or given as is); with bounds, every string and list gets a
-    length cap it lacked. Small models under a grammar can otherwise loop forever inside one string.
+    """The JSON schema (of a pydantic model, or given as is); with bounds, every string and list is capped at
+    them (tighter caps already there are kept). Small models under a grammar otherwise loop inside a string,
+    or write every field to its limit and run out of tokens before the object closes.
     """
     schema = copy.deepcopy(model if isinstance(model, dict) else model.model_json_schema())
     if max_string or max_items:
@@ -23,12 +24,17 @@ def schema_of(model: Schema, max_string: int | None = None, max_items: int | Non
     return schema
 
 
+def _cap(node: dict, key: str, floor_key: str, cap: int | None) -> None:
+    if cap:
+        node[key] = max(min(node.get(key, cap), cap), node.get(floor_key, 0))
+
+
 def _bound(node: Any, max_string: int | None, max_items: int | None) -> None:
     if isinstance(node, dict):
-        if node.get("type") == "string" and max_string and "enum" not in node and "maxLength" not in node:
-            node["maxLength"] = max_string
-        if node.get("type") == "array" and max_items and "maxItems" not in node:
-            node["maxItems"] = max_items
+        if node.get("type") == "string" and "enum" not in node:
+            _cap(node, "maxLength", "minLength", max_string)
+        if node.get("type") == "array":
+            _cap(node, "maxItems", "minItems", max_items)
         for value in node.values():
             _bound(value, max_string, max_items)
     elif isinstance(node, list):
