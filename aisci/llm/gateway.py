@@ -137,7 +137,7 @@ class Gateway:
             kwargs["api_base"] = local.base_url()
             max_tokens = min(max_tokens or LOCAL_MAX_TOKENS, LOCAL_MAX_TOKENS)
         if target.endpoint:
-            kwargs["extra_headers"] = {"X-Aisci-Role": role}
+            kwargs["extra_headers"] = {"X-Aisci-Role": role}  # lets an endpoint we run tell the roles apart
         for name, value in (("temperature", temperature), ("max_tokens", max_tokens)):
             if value is not None:
                 kwargs[name] = value

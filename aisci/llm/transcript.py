@@ -2,6 +2,7 @@
 
 import json
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,18 @@ class Transcript:
     def __init__(self, path: Path, secrets: list[str]) -> None:
         self.path = path
         self.secrets = secrets
+        self._fd: int | None = None
 
     def append(self, record: dict[str, Any]) -> None:
+        """One write of one whole line to an O_APPEND file: lines from concurrent writers never interleave."""
         line = json.dumps(record, ensure_ascii=False, default=str)
         for secret in self.secrets:
             line = line.replace(secret, REDACTED)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            weakref.finalize(self, os.close, self._fd)
+        os.write(self._fd, (line + "\n").encode("utf-8"))
 
     def spent_usd(self) -> float:
         """What earlier exchanges of this run cost, so a resumed run keeps counting against its budget."""
