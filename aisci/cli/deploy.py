@@ -1,6 +1,7 @@
 """`aisci deploy` and `aisci up`: aisci on a Prefect server, from one machine to a fleet of GPU hosts."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +37,7 @@ def up(
 
     home = settings.workspace.expanduser().resolve() / ".prefect-server"
     console = Console()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stopped by a service manager: clean up too
     server = start_server(home, port)
     api = f"http://127.0.0.1:{port}/api"
     children = [server]
