@@ -9,7 +9,6 @@
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -20,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from scripted_server import ScriptedServer  # noqa: E402
-from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template  # noqa: E402
+from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template, save_toy_idea  # noqa: E402
 from writeup_fixture import script as writeup_script  # noqa: E402
 
 
@@ -32,26 +31,6 @@ def rules(review_status: int | None = None) -> list[dict]:
         review or {"role": "review", "reply": REVIEW},
         *writeup_script(),
     ]
-
-
-def new_idea(workspace: Path, sweep: str, name: str, template: Path) -> Path:
-    from aisci.ideas import Idea, save_idea
-
-    idea = Idea(
-        name=name,
-        title=f"Toy idea {name}",
-        hypothesis="A smaller learning rate lowers the loss.",
-        experiment="Lower LR.",
-        risks="None.",
-        interestingness=3,
-        feasibility=9,
-        novelty=2,
-        template=str(template),
-        sweep_id=sweep,
-    )
-    folder = save_idea(workspace, idea).parent
-    (folder / "novelty.json").write_text(json.dumps({"idea": name, "verdict": "novel"}))
-    return folder
 
 
 def direct(folder: Path, options) -> None:
@@ -110,15 +89,19 @@ def main() -> None:
         options = IdeaOptions(max_runs=2, max_attempts=1, review=ReviewConfig(ensemble=1, reflections=0))
         preflight_flow()  # starts the embedded Prefect API outside the timings
 
-        direct_s = timed(lambda: direct(new_idea(workspace, "direct", "idea_direct", template), options))
-        flow_s = timed(lambda: idea_flow(str(new_idea(workspace, "flow", "idea_flow", template)), options))
+        direct_s = timed(
+            lambda: direct(save_toy_idea(workspace, str(template), "direct", "idea_direct"), options)
+        )
+        flow_s = timed(
+            lambda: idea_flow(str(save_toy_idea(workspace, str(template), "flow", "idea_flow")), options)
+        )
         print(f"experiment work per idea:  {2 * args.work_s:.0f} s (run_0 and run_1)")
         print(f"stages called directly:    {direct_s:.1f} s")
         print(f"idea flow on Prefect:      {flow_s:.1f} s")
         print(f"ratio flow/direct:         {flow_s / direct_s:.3f}  (goal <= 1.05)")
 
         server.rules[:] = rules(review_status=401)
-        failing = new_idea(workspace, "resume", "idea_resume", template)
+        failing = save_toy_idea(workspace, str(template), "resume", "idea_resume")
         idea_flow(str(failing), options, return_state=True)
         server.rules[:] = rules()
         resume_s = timed(lambda: idea_flow(str(failing), options))
@@ -136,7 +119,7 @@ def sweep(args, template: Path, workspace: Path, options, one_idea_s: float) -> 
 
     from flows.sweep import MAX_PARALLEL, run_idea
 
-    folders = [new_idea(workspace, "sweep", f"idea_{i}", template) for i in range(args.ideas)]
+    folders = [save_toy_idea(workspace, str(template), "sweep", f"idea_{i}") for i in range(args.ideas)]
     slots = "bench-sweep"
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(slots, limit=2)

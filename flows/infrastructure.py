@@ -52,14 +52,16 @@ def ensure_pools(names: list[str], heartbeat_s: int) -> None:
 
 
 def ensure_crash_detection(silent_after_s: int) -> None:
+    """The automation, as configured now (an older one of the same name is replaced)."""
     with get_client(sync_client=True) as client:
-        if client.read_automations_by_name(AUTOMATION):
-            return
+        for old in client.read_automations_by_name(AUTOMATION):
+            client.delete_automation(old.id)
     Automation(
         name=AUTOMATION,
         description="A run whose worker or host died stops beating; mark it Crashed so it can be restarted.",
         trigger=EventTrigger(
-            after={"prefect.flow-run.heartbeat"},
+            # From the start of a run too: one killed before its first beat must not stay Running for ever.
+            after={"prefect.flow-run.Running", "prefect.flow-run.heartbeat"},
             expect={
                 "prefect.flow-run.heartbeat",
                 "prefect.flow-run.Completed",

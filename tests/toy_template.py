@@ -77,6 +77,27 @@ LATEX = r"""\documentclass{article}
 """
 
 
+def save_toy_idea(workspace: Path, template: str, sweep_id: str, name: str = "tune_lr") -> Path:
+    """An idea on the toy template, saved as a sweep would leave it, already judged novel."""
+    from aisci.ideas import Idea, save_idea
+
+    idea = Idea(
+        name=name,
+        title="Tuning the learning rate of a toy loss",
+        hypothesis="A smaller learning rate lowers the loss.",
+        experiment="Lower LR in experiment.py.",
+        risks="None.",
+        interestingness=3,
+        feasibility=9,
+        novelty=2,
+        template=template,
+        sweep_id=sweep_id,
+    )
+    folder = save_idea(workspace, idea).parent
+    (folder / "novelty.json").write_text(json.dumps({"idea": name, "verdict": "novel"}))
+    return folder
+
+
 def make_toy_template(folder: Path) -> Path:
     """experiment.py, plot.py, prompt.json and a LaTeX skeleton."""
     (folder / "latex").mkdir(parents=True)

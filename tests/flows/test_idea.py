@@ -5,11 +5,10 @@ import json
 import subprocess
 
 import pytest
-from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template
+from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template, save_toy_idea
 from writeup_fixture import script as writeup_script
 
 from aisci.errors import LLMAuthError
-from aisci.ideas import Idea, save_idea
 from aisci.review import ReviewConfig
 from aisci.settings import get_settings
 
@@ -24,21 +23,7 @@ def idea_dir(isolated, scripted, aisci_env):
         AISCI_LLM__API_BASE=scripted.url,
         AISCI_RUN_TIMEOUT_S=30,
     )
-    idea = Idea(
-        name="tune_lr",
-        title="Tuning the learning rate of a toy loss",
-        hypothesis="A smaller learning rate lowers the loss.",
-        experiment="Lower LR in experiment.py.",
-        risks="None.",
-        interestingness=3,
-        feasibility=9,
-        novelty=2,
-        template="toy",
-        sweep_id="sweep-1",
-    )
-    folder = save_idea(get_settings().workspace, idea).parent
-    (folder / "novelty.json").write_text(json.dumps({"idea": "tune_lr", "verdict": "novel"}))
-    return folder
+    return save_toy_idea(get_settings().workspace, "toy", "sweep-1")
 
 
 def options():

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_for
-from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template
+from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template, save_toy_idea
 from writeup_fixture import script as writeup_script
 
 from aisci import idea_folder
-from aisci.ideas import Idea, save_idea
 from aisci.settings import get_settings
 
 SLOW_BASELINE = 'from pathlib import Path\nimport time\nif Path("slow.txt").exists():\n    time.sleep(600)\n'
@@ -36,24 +35,6 @@ def deployed(on_server, isolated, scripted, aisci_env):
         "AISCI_LLM__API_BASE": scripted.url,
         "AISCI_RUN_TIMEOUT_S": 700,
     }
-
-
-def new_idea(template: Path, workspace: Path) -> Path:
-    idea = Idea(
-        name="tune_lr",
-        title="Tuning the learning rate of a toy loss",
-        hypothesis="A smaller learning rate lowers the loss.",
-        experiment="Lower LR.",
-        risks="None.",
-        interestingness=3,
-        feasibility=9,
-        novelty=2,
-        template=str(template),
-        sweep_id="server-sweep",
-    )
-    folder = save_idea(workspace, idea).parent
-    (folder / "novelty.json").write_text(json.dumps({"idea": "tune_lr", "verdict": "novel"}))
-    return folder
 
 
 def flow_runs(client, deployment: str, idea_dir: Path):
@@ -88,7 +69,9 @@ def test_retry_from_the_ui_reruns_only_the_failed_stage(deployed, workers, scrip
     from prefect.deployments import run_deployment
     from prefect.states import Scheduled
 
-    folder = new_idea(make_toy_template(isolated / "toy"), deployed["AISCI_WORKSPACE"])
+    folder = save_toy_idea(
+        deployed["AISCI_WORKSPACE"], str(make_toy_template(isolated / "toy")), "server-sweep"
+    )
     scripted.add(
         *EXPERIMENT_RULES, {"role": "review", "status": 401, "message": "key revoked"}, *writeup_script()
     )
@@ -151,7 +134,7 @@ def test_a_killed_worker_leaves_a_crashed_run_that_is_started_again(
 
     template = make_toy_template(isolated / "toy")
     (template / "experiment.py").write_text(SLOW_BASELINE + (template / "experiment.py").read_text())
-    folder = new_idea(template, deployed["AISCI_WORKSPACE"])
+    folder = save_toy_idea(deployed["AISCI_WORKSPACE"], str(template), "server-sweep")
     idea_folder.prepare(folder, deployed["AISCI_WORKSPACE"])
     scripted.add(*EXPERIMENT_RULES)
     (folder / "slow.txt").write_text("sleep in the baseline")
