@@ -4,6 +4,8 @@ import json
 import textwrap
 from pathlib import Path
 
+from review_fixtures import form
+
 EXPERIMENT = textwrap.dedent(
     """\
     import argparse
@@ -111,31 +113,7 @@ def make_toy_template(folder: Path) -> Path:
     return folder
 
 
-REVIEW = json.dumps(
-    {
-        "summary": "A toy study of the learning rate.",
-        "strengths": ["measured numbers"],
-        "weaknesses": ["one toy task only"],
-        "questions": [],
-        "limitations": ["toy data"],
-        "ethical_concerns": False,
-        **dict.fromkeys(
-            (
-                "originality",
-                "quality",
-                "clarity",
-                "significance",
-                "soundness",
-                "presentation",
-                "contribution",
-            ),
-            2,
-        ),
-        "overall": 4,
-        "confidence": 3,
-        "decision": "Reject",
-    }
-)
+REVIEW = json.dumps(form(4, "Reject", weaknesses=["one toy task only"]))
 # The coding model's replies for one idea on the toy template: run 1 lowers the LR, then it is done.
 EXPERIMENT_RULES = [
     {"contains": "Edit plot.py", "reply": label("run_1")},

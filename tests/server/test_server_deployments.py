@@ -15,6 +15,7 @@ from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template, save_toy_i
 from writeup_fixture import script as writeup_script
 
 from aisci import idea_folder
+from aisci.sandbox._supervisor import descendants
 from aisci.settings import get_settings
 
 SLOW_BASELINE = 'from pathlib import Path\nimport time\nif Path("slow.txt").exists():\n    time.sleep(600)\n'
@@ -107,22 +108,6 @@ def test_retry_from_the_ui_reruns_only_the_failed_stage(deployed, workers, scrip
         assert states["review"] == "Completed"
         assert len(flow_runs(client, "experiment/gpu", folder)) == 1  # the GPU job was not run again
     assert json.loads((folder / "review.json").read_text())["decision"] == "Reject"
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def test_a_killed_worker_leaves_a_crashed_run_that_is_started_again(
