@@ -18,6 +18,9 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_HOME": str(prefect_home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": str(settings.prefect.analytics).lower(),
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        # Every flow run beats at the rate the crash automation expects; Prefect's default (180 s) is
+        # longer than crashed_after_s, so a run in this process would be marked Crashed while alive.
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(settings.prefect.heartbeat_s),
         "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(prefect_home / "results"),
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(EPHEMERAL_STARTUP_TIMEOUT_S),
         "PREFECT_LOGGING_LEVEL": "INFO",

@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -61,9 +61,18 @@ class PrefectOptions(BaseModel):
     work_pool: str | None = Field("gpu", description="work pool of GPU hosts for experiments")
     cpu_pool: str = Field("aisci", description="work pool for sweeps, ideas, writeups and reviews")
     crash_restarts: int = Field(2, ge=0, description="times an experiment whose worker died is started again")
-    heartbeat_s: int = Field(30, ge=30, description="how often flow runs on work pools report that they live")
+    heartbeat_s: int = Field(30, ge=30, description="how often flow runs report that they live")
     crashed_after_s: int = Field(120, ge=35, description="silence after which a flow run counts as Crashed")
     analytics: bool = False
+
+    @model_validator(mode="after")
+    def _beats_before_crash(self) -> "PrefectOptions":
+        if self.crashed_after_s <= self.heartbeat_s:
+            raise ValueError(
+                f"crashed_after_s ({self.crashed_after_s}) must exceed heartbeat_s ({self.heartbeat_s}), "
+                "or every live run would be marked Crashed"
+            )
+        return self
 
 
 class Settings(BaseSettings):

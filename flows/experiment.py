@@ -31,6 +31,12 @@ class ExperimentSummary(BaseModel):
 def run_experiments(
     idea_dir: str, max_runs: int = 5, max_attempts: int = 4, gpus: list[int] | None = None
 ) -> ExperimentSummary:
+    """The stage as its own flow run: what the GPU work pool runs, and `aisci experiment`."""
+    return experiments(idea_dir, max_runs, max_attempts, gpus)
+
+
+def experiments(idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None) -> ExperimentSummary:
+    """The stage's tasks in the calling flow run: the idea flow's experiments stage, or the flow above."""
     settings = get_settings()
     folder = idea_path(settings, idea_dir)
     if settings.storage_url:

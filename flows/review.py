@@ -18,10 +18,14 @@ from tasks.review import meta_review, prepare_review, review_member
 @flow(name="review", log_prints=True)
 def review_flow(paper: Path, config: ReviewConfig | None = None, run_dir: Path | None = None) -> Review:
     """<run_dir>/review.json (default: <workspace>/review/<paper name>/), and a score table artifact."""
+    run_dir = run_dir or get_settings().workspace / "review" / Path(paper).stem
+    return review_paper(paper, config or ReviewConfig(), run_dir)
+
+
+def review_paper(paper: Path, config: ReviewConfig, run_dir: Path) -> Review:
+    """The review's tasks in the calling flow run: the idea flow's review stage, or the flow above."""
     started = time.monotonic()
     settings = get_settings()
-    config = config or ReviewConfig()
-    run_dir = run_dir or settings.workspace / "review" / Path(paper).stem
     messages, info = prepare_review(str(paper), settings, config, str(run_dir))
     if info.truncated:
         print(info.note)

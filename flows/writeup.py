@@ -26,9 +26,15 @@ def writeup_flow(
     offline: bool = False,
 ) -> WriteupReport:
     """paper.pdf and build_report.json in `idea_dir`; `offline` cites only papers from novelty.json."""
+    return write_up(idea_dir, template_dir, options or WriteupOptions(), offline)
+
+
+def write_up(
+    idea_dir: Path, template_dir: Path | None, options: WriteupOptions, offline: bool
+) -> WriteupReport:
+    """The writeup's tasks in the calling flow run: the idea flow's writeup stage, or the flow above."""
     started = time.time()
     settings = get_settings()
-    options = options or WriteupOptions()
     context = prepare_writeup(idea_dir, template_dir, options)
     bib = gather_citations_task(context, settings, options, offline)
     sections: dict[str, Section] = {}

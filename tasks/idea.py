@@ -19,7 +19,7 @@ from aisci.review import Review, ReviewConfig, Reviewer
 from aisci.review.improve import Improvement, as_feedback, improve
 from aisci.settings import get_settings
 from aisci.writeup import WriteupOptions, WriteupReport, write_paper
-from flows.experiment import ExperimentSummary, run_experiments
+from flows.experiment import ExperimentSummary, experiments
 from flows.gpu import remote_experiment
 from tasks.ideas import NoveltyOptions, check_novelty
 from tasks.policy import TRANSIENT_RETRIES
@@ -49,16 +49,16 @@ def experiments_stage(
 ) -> ExperimentSummary:
     """The experiment flow, on the GPU work pool when one is deployed, else in this process."""
     remote = remote_experiment(idea_dir, max_runs, max_attempts, gpus)
-    return remote or run_experiments(idea_dir, max_runs, max_attempts, gpus)
+    return remote or experiments(idea_dir, max_runs, max_attempts, gpus)
 
 
 @task(name="writeup", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
 def writeup_stage(
     idea_dir: str, template_dir: str, options: WriteupOptions, offline: bool, experiments: ExperimentSummary
 ) -> WriteupReport:
-    from flows.writeup import writeup_flow
+    from flows.writeup import write_up
 
-    return writeup_flow(Path(idea_dir), Path(template_dir), options, offline)
+    return write_up(Path(idea_dir), Path(template_dir), options, offline)
 
 
 @task(name="improve", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
@@ -87,10 +87,10 @@ def improve_stage(
 @task(name="review", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
 def review_stage(idea_dir: str, config: ReviewConfig, writeup: WriteupReport) -> Review:
     """review.json beside the paper."""
-    from flows.review import review_flow
+    from flows.review import review_paper
 
     if writeup.pdf is None:
         raise WriteupFailed(
             f"{Path(idea_dir).name}: the writeup produced no PDF", hint="see build_report.json"
         )
-    return review_flow(Path(writeup.pdf), config, Path(idea_dir))
+    return review_paper(Path(writeup.pdf), config, Path(idea_dir))

@@ -16,7 +16,10 @@ def is_transient(task: Any, task_run: Any, state: Any) -> bool:
     exc = state.result(raise_on_failure=False)
     if isinstance(exc, LLMError):
         return not isinstance(exc, LLMAuthError | LLMResponseError)
-    return isinstance(exc, Exception) and not isinstance(exc, AisciError)
+    if isinstance(exc, AisciError):
+        return False
+    # network, disk and Docker API faults (TimeoutError included) are OSErrors; anything else is a bug
+    return isinstance(exc, OSError)
 
 
 TRANSIENT_RETRIES: dict[str, Any] = {

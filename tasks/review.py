@@ -29,7 +29,7 @@ def prepare_review(
 
 @task(
     name="review-member",
-    task_run_name="review-{index}",
+    task_run_name="reviewer-{index}",
     cache_policy=INPUTS + TASK_SOURCE,
     **TRANSIENT_RETRIES,
 )

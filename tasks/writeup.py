@@ -1,8 +1,7 @@
 """Writeup tasks: citations, one task per section, one per build round.
 
-Retry policy: a model or search call that failed on a transient fault (the gateway already retried it with
-backoff) is worth another try later; a bad reply, a refused key, a spent budget or broken input is not.
-LaTeX errors never fail a task: they are handed back to the model inside the build round.
+Model and search calls retry on transient faults only (tasks.policy). LaTeX errors never fail a task: they
+are handed back to the model inside the build round.
 """
 
 from pathlib import Path
@@ -10,31 +9,12 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 
-from aisci.errors import AisciError, LLMAuthError, LLMError, LLMResponseError
 from aisci.settings import Settings
 from aisci.writeup import Writeup, WriteupOptions, WriteupReport
 from aisci.writeup.citations import Bibliography, s2_search
 from aisci.writeup.paper import PaperContext, Section, load_context
 from aisci.writeup.writer import BuildRound
-
-RETRY_DELAYS_S = [10, 60]
-
-
-def transient(task, task_run, state) -> bool:
-    """Retry only failures another attempt can cure."""
-    try:
-        state.result()
-    except (LLMAuthError, LLMResponseError):
-        return False
-    except LLMError:
-        return True
-    except AisciError:
-        return False
-    except (OSError, TimeoutError):
-        return True
-    except Exception:
-        return False
-    return False
+from tasks.policy import TRANSIENT_RETRIES
 
 
 @task(retries=0, cache_policy=NO_CACHE)
@@ -43,25 +23,14 @@ def prepare_writeup(idea_dir: Path, template_dir: Path | None, options: WriteupO
     return load_context(idea_dir, template_dir, options.page_limit)
 
 
-@task(
-    retries=len(RETRY_DELAYS_S),
-    retry_delay_seconds=RETRY_DELAYS_S,
-    retry_condition_fn=transient,
-    cache_policy=INPUTS + TASK_SOURCE,
-)
+@task(cache_policy=INPUTS + TASK_SOURCE, **TRANSIENT_RETRIES)
 def gather_citations_task(
     context: PaperContext, settings: Settings, options: WriteupOptions, offline: bool
 ) -> Bibliography:
     return Writeup(context, settings, options).citations(None if offline else s2_search(settings))
 
 
-@task(
-    retries=len(RETRY_DELAYS_S),
-    retry_delay_seconds=RETRY_DELAYS_S,
-    retry_condition_fn=transient,
-    cache_policy=INPUTS + TASK_SOURCE,
-    task_run_name="section-{name}",
-)
+@task(cache_policy=INPUTS + TASK_SOURCE, task_run_name="section-{name}", **TRANSIENT_RETRIES)
 def write_section_task(
     context: PaperContext,
     settings: Settings,
@@ -73,13 +42,7 @@ def write_section_task(
     return Writeup(context, settings, options).section(name, bib, done)
 
 
-@task(
-    retries=len(RETRY_DELAYS_S),
-    retry_delay_seconds=RETRY_DELAYS_S,
-    retry_condition_fn=transient,
-    cache_policy=NO_CACHE,
-    task_run_name="build-round-{number}",
-)
+@task(cache_policy=NO_CACHE, task_run_name="build-round-{number}", **TRANSIENT_RETRIES)
 def build_round_task(
     context: PaperContext,
     settings: Settings,

@@ -58,6 +58,14 @@ def test_invalid_values_are_one_error_with_a_bullet_per_field(monkeypatch):
     assert "  - sandbox_backend:" in caught.value.message
 
 
+def test_crash_detection_must_wait_longer_than_a_heartbeat(monkeypatch):
+    monkeypatch.setenv("AISCI_PREFECT__HEARTBEAT_S", "60")
+    monkeypatch.setenv("AISCI_PREFECT__CRASHED_AFTER_S", "45")
+    with pytest.raises(ConfigError) as caught:
+        get_settings()
+    assert "crashed_after_s (45) must exceed heartbeat_s (60)" in caught.value.message
+
+
 def test_invalid_settings_reach_the_cli_as_a_clean_error(monkeypatch):
     monkeypatch.setenv("AISCI_SANDBOX_BACKEND", "vm")
     result = subprocess.run([*AISCI, "config", "show"], capture_output=True, text=True)

@@ -2,10 +2,12 @@
 only the stage that failed."""
 
 import json
+import re
 import subprocess
 
 import pytest
 from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template, save_toy_idea
+from waiting import wait_for
 from writeup_fixture import script as writeup_script
 
 from aisci.errors import LLMAuthError
@@ -26,6 +28,27 @@ def idea_dir(isolated, scripted, aisci_env):
     return save_toy_idea(get_settings().workspace, "toy", "sweep-1")
 
 
+def stage_steps(flow_run_id) -> dict[str, set[str]]:
+    """The step tasks of each stage task, which all belong to the idea's one flow run (no subflows)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
+
+    def steps():
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        name = {r.id: re.sub(r"-[0-9a-f]{3}$", "", r.name) for r in runs}  # without Prefect's run key
+        nested: dict[str, set[str]] = {}
+        for run in runs:
+            for parent in run.task_inputs.get("__parents__", []):
+                nested.setdefault(name.get(parent.id, "?"), set()).add(name[run.id])
+        return len(nested) == 3 and nested
+
+    with get_client(sync_client=True) as client:
+        found = wait_for(steps, timeout=30, what="the idea's task runs")
+        children = FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id]))
+        assert client.read_flow_runs(flow_run_filter=children) == []
+    return found
+
+
 def options():
     from flows.idea import IdeaOptions
 
@@ -36,8 +59,13 @@ def test_an_idea_goes_from_code_to_reviewed_paper(prefect_harness, scripted, ide
     from flows.idea import idea_flow
 
     scripted.add(*EXPERIMENT_RULES, {"role": "review", "reply": REVIEW}, *writeup_script())
-    result = idea_flow(str(idea_dir), options())
+    state = idea_flow(str(idea_dir), options(), return_state=True)
+    result = state.result()
     assert result.status == "done" and result.runs == [1]
+    steps = stage_steps(state.state_details.flow_run_id)
+    assert {"baseline", "run_1-attempt_1", "plots"} <= steps["experiments"]
+    assert {"section-introduction", "build-round-1", "finish_writeup_task"} <= steps["writeup"]
+    assert steps["review"] == {"read-paper", "reviewer-0", "meta-review"}
     assert (idea_dir / "run_0" / "final_info.json").is_file() and (idea_dir / "run_1.py").is_file()
     text = subprocess.run(["pdftotext", result.pdf, "-"], capture_output=True, text=True, check=True).stdout
     assert "Experimental Setup" in text

@@ -16,14 +16,18 @@ def test_prefect_env_keeps_everything_in_the_workspace(tmp_path):
     assert env["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
     assert env["PREFECT_API_URL"] == "http://gpu-head:4200/api"
     assert "PREFECT_API_URL" not in prefect_env(Settings())
+    assert prefect_env(Settings(prefect={"heartbeat_s": 45}))["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "45"
 
 
 def test_preflight_flow_publishes_the_checks(prefect_harness, scripted, aisci_env):
     from prefect.artifacts import Artifact
+    from prefect.settings import get_current_settings
 
     from flows.preflight import preflight_flow
 
     assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    # in-process runs beat as often as the crash automation expects, not at Prefect's default 180 s
+    assert get_current_settings().flows.heartbeat_frequency == Settings().prefect.heartbeat_s
     scripted.add({"reply": "OK"})
     aisci_env(
         AISCI_SANDBOX_BACKEND="local",

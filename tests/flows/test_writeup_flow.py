@@ -28,11 +28,12 @@ def test_only_transient_failures_are_retried():
     from prefect.states import Failed
 
     from aisci.errors import BudgetExceeded, LLMAuthError, LLMError, LLMResponseError
-    from tasks.writeup import transient
+    from tasks.writeup import write_section_task
 
     def retried(exc: Exception) -> bool:
-        return transient(None, None, Failed(data=exc))
+        return write_section_task.retry_condition_fn(None, None, Failed(data=exc))
 
     assert retried(LLMError("kept failing after 6 attempts")) and retried(TimeoutError())
+    assert retried(ConnectionResetError()) and write_section_task.retries == 2
     assert not retried(LLMAuthError("refused")) and not retried(LLMResponseError("bad", raw="x"))
     assert not retried(BudgetExceeded("spent")) and not retried(ValueError("bug"))

@@ -3,7 +3,6 @@
 import os
 import signal
 import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,13 +63,3 @@ def workers(on_server, tmp_path):
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=30)
-
-
-def wait_for(predicate, timeout: float, every: float = 1.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

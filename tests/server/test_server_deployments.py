@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
 from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template, save_toy_idea
+from waiting import wait_for
 from writeup_fixture import script as writeup_script
 
 from aisci import idea_folder
