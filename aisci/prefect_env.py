@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aisci.settings import Settings, get_settings
 
+SLOT_WAIT_S = 5
 EPHEMERAL_STARTUP_TIMEOUT_S = 90  # measured 11-26 s per process on 2 cores; leave room under load
 
 
@@ -23,6 +24,9 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(settings.prefect.heartbeat_s),
         "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(prefect_home / "results"),
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(EPHEMERAL_STARTUP_TIMEOUT_S),
+        # An idea waiting for a sweep slot asks again within 5 s of one freeing, not Prefect's 30 s
+        # (this process's embedded server, and the one `aisci up` starts).
+        "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS": str(SLOT_WAIT_S),
         "PREFECT_LOGGING_LEVEL": "INFO",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "aisci",  # aisci's own warnings show in the flow run's logs
     }
