@@ -153,6 +153,28 @@ def test_a_killed_worker_leaves_a_crashed_run_that_is_started_again(
     assert any(p.name.startswith("run_0.failed-") for p in folder.iterdir())  # the killed attempt is kept
 
 
+def test_a_long_run_started_from_a_terminal_is_not_taken_for_dead(deployed, scripted, isolated, aisci_env):
+    """Runs outside workers beat at the automation's rate too; at Prefect's 180 s default they'd crash."""
+    from prefect.client.orchestration import get_client
+
+    from flows.experiment import run_experiments
+    from flows.infrastructure import ensure_crash_detection
+
+    ensure_crash_detection(silent_after_s=60)
+    template = make_toy_template(isolated / "toy")
+    slow = SLOW_BASELINE.replace("600", "45")  # baseline and run_1: 90 s; one silent minute would crash it
+    (template / "experiment.py").write_text(slow + (template / "experiment.py").read_text())
+    folder = save_toy_idea(deployed["AISCI_WORKSPACE"], str(template), "terminal")
+    idea_folder.prepare(folder, deployed["AISCI_WORKSPACE"])
+    (folder / "slow.txt").write_text("sleep in the baseline")
+    scripted.add(*EXPERIMENT_RULES)
+    aisci_env(**deployed)
+    state = run_experiments(str(folder), max_runs=1, return_state=True)
+    with get_client(sync_client=True) as client:
+        history = [s.name for s in client.read_flow_run_states(state.state_details.flow_run_id)]
+    assert "Crashed" not in history and history[-1] == "Completed", history
+
+
 @pytest.mark.skipif(
     not os.environ.get("AISCI_TEST_DATABASE_URL"), reason="scripts/test.sh provides PostgreSQL"
 )
