@@ -42,8 +42,15 @@ def on_server(prefect_server, monkeypatch):
 
     monkeypatch.setenv("PREFECT_API_URL", prefect_server.url)
     monkeypatch.setenv("AISCI_PREFECT__API_URL", prefect_server.url)
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
     with temporary_settings(updates={PREFECT_API_URL: prefect_server.url}):
         yield prefect_server
+        # Logs and events of runs made in this process go out now, while the server is up: at exit they
+        # would retry against a stopped server for a minute.
+        APILogWorker.drain_all(timeout=30)
+        EventsWorker.drain_all(timeout=30)
 
 
 @pytest.fixture
