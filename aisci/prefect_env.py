@@ -29,6 +29,7 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS": str(SLOT_WAIT_S),
         "PREFECT_LOGGING_LEVEL": "INFO",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "aisci",  # aisci's own warnings show in the flow run's logs
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",  # outside a run they go to the console only
     }
     if settings.prefect.api_url:
         env["PREFECT_API_URL"] = settings.prefect.api_url

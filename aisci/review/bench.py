@@ -5,6 +5,7 @@ Each paper's review is cached in the workspace, so an interrupted run resumes wh
 is recomputed from the cached mean Overall, so a new threshold needs no new calls.
 """
 
+import contextvars
 import csv
 import hashlib
 import re
@@ -218,8 +219,9 @@ def run_bench(
             on_result(result)
         return result
 
+    caller = contextvars.copy_context()  # inside a flow run, the workers' logs go to that run
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        results = list(pool.map(one, papers))
+        results = list(pool.map(lambda paper: caller.copy().run(one, paper), papers))
     return report(
         results, settings.model_for("review"), config.threshold, missing, time.monotonic() - started
     )
