@@ -75,9 +75,7 @@ def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
         record_outcome(workspace, idea, experiment="failed")
         raise
     record_outcome(workspace, idea, experiment="ok")
-    report = writeup_stage(
-        str(folder), template_dir, options.writeup, novelty.verdict == "unknown", experiments
-    )
+    report = writeup_stage(str(folder), template_dir, options.writeup, novelty.unreachable, experiments)
     review = review_stage(str(folder), options.review, report)
     if options.improve:
         improvement = improve_stage(str(folder), template_dir, options.writeup, options.review, review)

@@ -265,4 +265,8 @@ def test_embedded_model_generates_reflects_and_checks_novelty(tmp_path, template
     with S2Server((200, recorded("search_noise_schedule"))) as api:
         client = S2Client(options=S2Options(api_url=api.url), limiter=NoWait())
         verdict = check_novelty("toy", "EMA of weights", "Hypothesis: EMA helps.", gateway, client.search, 2)
-    assert verdict.verdict in ("novel", "not_novel") and verdict.rounds <= 2
+    assert verdict.rounds <= 2
+    if verdict.queries:  # the 135M model searches only some of the time
+        assert verdict.verdict in ("novel", "not_novel")
+    else:
+        assert verdict.verdict == "unknown" and "without searching" in verdict.reason

@@ -69,6 +69,18 @@ def test_a_verdict_needs_a_search_first(scripted, scripted_settings):
     assert '"enum":["novel","not_novel"]' in final[-1]["content"]  # the last round may only decide
 
 
+def test_a_model_that_never_searches_gets_no_verdict(scripted, scripted_settings):
+    scripted.add({"reply": step("not_novel", justification="A classic experiment of 2002.")})
+    with S2Server() as api:
+        result = check_novelty(
+            "cosine_2d", TITLE, DESCRIPTION, Gateway(scripted_settings), s2(api.url).search, 3
+        )
+    assert result.verdict == "unknown" and result.rounds == 3 and result.queries == []
+    assert not result.unreachable  # the writeup will still search for its citations
+    assert result.reason == "the model gave verdicts without searching in all 3 rounds (it said not_novel)"
+    assert api.requests == []
+
+
 def test_unreachable_semantic_scholar_gives_unknown_with_the_reason(scripted, scripted_settings):
     scripted.add({"reply": step("search", query="cosine noise schedule")})
     with socket.socket() as sock:
@@ -77,7 +89,7 @@ def test_unreachable_semantic_scholar_gives_unknown_with_the_reason(scripted, sc
     result = check_novelty(
         "cosine_2d", TITLE, DESCRIPTION, Gateway(scripted_settings), s2(f"http://127.0.0.1:{port}").search, 3
     )
-    assert result.verdict == "unknown" and result.rounds == 1
+    assert result.verdict == "unknown" and result.rounds == 1 and result.unreachable
     assert "Semantic Scholar failed 2 times" in result.reason and "ConnectError" in result.reason
 
 

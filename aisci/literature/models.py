@@ -59,6 +59,7 @@ class NoveltyResult(BaseModel):
     justification: str = ""
     closest: list[Paper] = []
     reason: str | None = Field(None, description="why the verdict is unknown")
+    unreachable: bool = Field(False, description="Semantic Scholar could not be reached")
     queries: list[SearchResult] = []
     rounds: int = 0
     checked_at: datetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -2,8 +2,9 @@
 
 Each round the model either proposes a query, and sees the hits, or decides novel / not novel, naming the
 closest papers by their numbers. A decision must follow at least one search, so the justification rests on
-papers actually seen; the last round allows only a decision. If Semantic Scholar cannot be reached the verdict
-is `unknown` with the reason, and the sweep decides whether such ideas still run.
+papers actually seen; the last round allows only a decision. If Semantic Scholar cannot be reached, or the
+model never searched, the verdict is `unknown` with the reason, and the sweep decides whether such ideas
+still run.
 """
 
 from collections.abc import Callable
@@ -58,7 +59,11 @@ def check_novelty(
         step = gateway.complete_json("ideation", messages, FinalStep if round_ == rounds else NoveltyStep)
         messages.append({"role": "assistant", "content": step.model_dump_json()})
         result.rounds = round_
-        if step.decision != "search" and (result.queries or round_ == rounds):
+        if step.decision != "search" and not result.queries and round_ == rounds:
+            reason = f"the model gave verdicts without searching in all {rounds} rounds"
+            reason += f" (it said {step.decision})"
+            return result.model_copy(update={"reason": reason})
+        if step.decision != "search" and result.queries:
             seen = result.papers_seen
             return result.model_copy(
                 update={
@@ -71,7 +76,7 @@ def check_novelty(
             try:
                 found = search(step.query or title)
             except LiteratureUnavailable as exc:
-                return result.model_copy(update={"reason": str(exc)})
+                return result.model_copy(update={"reason": str(exc), "unreachable": True})
             result.queries.append(found)
             reply = _hits(found, result.papers_seen)
         else:
