@@ -2,15 +2,7 @@
 
 import json
 
-SUB_SCORES = (
-    "originality",
-    "quality",
-    "clarity",
-    "significance",
-    "soundness",
-    "presentation",
-    "contribution",
-)
+from aisci.review.form import SCORES
 
 
 def form(overall: int, decision: str = "Accept", **fields) -> dict:
@@ -22,7 +14,7 @@ def form(overall: int, decision: str = "Accept", **fields) -> dict:
         "questions": [],
         "limitations": ["toy data only"],
         "ethical_concerns": False,
-        **dict.fromkeys(SUB_SCORES, 3),
+        **dict.fromkeys(SCORES, 3),
         "overall": overall,
         "confidence": 4,
         "decision": decision,
