@@ -47,7 +47,7 @@ def novelty_stage(idea_dir: str, options: NoveltyOptions) -> NoveltyResult:
 def experiments_stage(
     idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None
 ) -> ExperimentSummary:
-    """The experiment flow, on the GPU work pool when one is deployed, else in this process."""
+    """On the GPU work pool's experiment deployment when there is one, else as tasks of this flow run."""
     remote = remote_experiment(idea_dir, max_runs, max_attempts, gpus)
     return remote or experiments(idea_dir, max_runs, max_attempts, gpus)
 

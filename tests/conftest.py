@@ -60,3 +60,19 @@ def aisci_env(monkeypatch: pytest.MonkeyPatch):
         get_settings.cache_clear()
 
     return set_env
+
+
+@pytest.fixture
+def scripted_env(aisci_env, scripted: ScriptedServer):
+    """The environment of flows run against the scripted model with the local sandbox, in `workspace`."""
+
+    def set_env(workspace: Path) -> None:
+        aisci_env(
+            AISCI_WORKSPACE=workspace,
+            AISCI_SANDBOX_BACKEND="local",
+            AISCI_MODELS__DEFAULT="openai/scripted",
+            AISCI_LLM__API_BASE=scripted.url,
+            AISCI_RUN_TIMEOUT_S=30,
+        )
+
+    return set_env

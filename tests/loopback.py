@@ -5,13 +5,14 @@ Subclasses say how to answer one request; the real client under test talks to it
 
 import json
 import threading
+from abc import ABC, abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 Answer = tuple[int, Any, dict[str, str]]  # status, JSON value or raw string, extra headers
 
 
-class LoopbackServer:
+class LoopbackServer(ABC):
     url_path = ""
 
     def __init__(self) -> None:
@@ -33,8 +34,9 @@ class LoopbackServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    @abstractmethod
     def respond(self, request: BaseHTTPRequestHandler) -> Answer:
-        raise NotImplementedError
+        """The answer to one request (GET or POST); `record` it first for the test to see."""
 
     def record(self, request: BaseHTTPRequestHandler, **fields: Any) -> None:
         """Kept in `requests`, with the headers in lower case, for the test to inspect."""

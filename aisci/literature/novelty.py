@@ -59,10 +59,6 @@ def check_novelty(
         step = gateway.complete_json("ideation", messages, FinalStep if round_ == rounds else NoveltyStep)
         messages.append({"role": "assistant", "content": step.model_dump_json()})
         result.rounds = round_
-        if step.decision != "search" and not result.queries and round_ == rounds:
-            reason = f"the model gave verdicts without searching in all {rounds} rounds"
-            reason += f" (it said {step.decision})"
-            return result.model_copy(update={"reason": reason})
         if step.decision != "search" and result.queries:
             seen = result.papers_seen
             return result.model_copy(
@@ -72,6 +68,9 @@ def check_novelty(
                     "closest": [seen[n - 1] for n in dict.fromkeys(step.closest) if 1 <= n <= len(seen)],
                 }
             )
+        if step.decision != "search" and round_ == rounds:
+            reason = f"the model gave verdicts without searching in all {rounds} rounds"
+            return result.model_copy(update={"reason": f"{reason} (it said {step.decision})"})
         if step.decision == "search":
             try:
                 found = search(step.query or title)
@@ -82,7 +81,7 @@ def check_novelty(
         else:
             reply = "Search first: a verdict must name the closest papers you have seen."
         messages.append({"role": "user", "content": f"{reply}\n\n{_round_note(round_ + 1, rounds)}"})
-    return result  # unreachable: the last round's schema allows only a decision
+    return result  # unreachable: the last round's schema allows only a decision, handled above
 
 
 def _hits(found: SearchResult, seen: list[Paper]) -> str:

@@ -16,15 +16,9 @@ from aisci.settings import get_settings
 
 
 @pytest.fixture
-def idea_dir(isolated, scripted, aisci_env):
+def idea_dir(isolated, scripted_env):
     make_toy_template(isolated / "templates" / "toy")
-    aisci_env(
-        AISCI_WORKSPACE=isolated / "ws",
-        AISCI_SANDBOX_BACKEND="local",
-        AISCI_MODELS__DEFAULT="openai/scripted",
-        AISCI_LLM__API_BASE=scripted.url,
-        AISCI_RUN_TIMEOUT_S=30,
-    )
+    scripted_env(isolated / "ws")
     return save_toy_idea(get_settings().workspace, "toy", "sweep-1")
 
 

@@ -28,7 +28,9 @@ def test_push_and_pull_mirror_the_workspace_and_skip_links(isolated, aisci_env):
     ).read_text()
 
 
-def test_experiments_on_a_host_that_only_has_the_storage(prefect_harness, scripted, isolated, aisci_env):
+def test_experiments_on_a_host_that_only_has_the_storage(
+    prefect_harness, scripted, isolated, aisci_env, scripted_env
+):
     from flows.experiment import run_experiments
 
     store = isolated / "store"
@@ -36,13 +38,7 @@ def test_experiments_on_a_host_that_only_has_the_storage(prefect_harness, script
     folder = make_toy_template(get_settings().workspace / "sweep" / "tune-lr")
     (folder / "idea.json").write_text(json.dumps({"Name": "tune-lr"}))
     storage.push(get_settings(), folder)
-    aisci_env(
-        AISCI_WORKSPACE=isolated / "gpu-host",
-        AISCI_SANDBOX_BACKEND="local",
-        AISCI_MODELS__DEFAULT="openai/scripted",
-        AISCI_LLM__API_BASE=scripted.url,
-        AISCI_RUN_TIMEOUT_S=30,
-    )
+    scripted_env(isolated / "gpu-host")
     scripted.add(*EXPERIMENT_RULES)
     summary = run_experiments("sweep/tune-lr", max_runs=2)
     assert summary.runs == [1]

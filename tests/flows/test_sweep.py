@@ -11,7 +11,7 @@ from aisci.literature import S2Options
 from aisci.review import ReviewConfig
 
 
-def test_one_failing_idea_never_stops_the_others(prefect_harness, scripted, isolated, aisci_env):
+def test_one_failing_idea_never_stops_the_others(prefect_harness, scripted, isolated, scripted_env):
     from prefect.artifacts import Artifact
 
     from flows.idea import IdeaOptions
@@ -20,13 +20,7 @@ def test_one_failing_idea_never_stops_the_others(prefect_harness, scripted, isol
 
     template = make_toy_template(isolated / "templates" / "toy")
     (template / "seed_ideas.json").write_text(json.dumps(SEEDS))
-    aisci_env(
-        AISCI_WORKSPACE=isolated / "ws",
-        AISCI_SANDBOX_BACKEND="local",
-        AISCI_MODELS__DEFAULT="openai/scripted",
-        AISCI_LLM__API_BASE=scripted.url,
-        AISCI_RUN_TIMEOUT_S=30,
-    )
+    scripted_env(isolated / "ws")
     broken = step(edits=edit("experiment.py", "loss = (LR - 0.03) ** 2", "loss = 1 / 0"))
     scripted.add(
         {"contains": "Reply with: OK", "reply": "OK"},
