@@ -10,17 +10,60 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aisci.errors import TemplateError
 
 REQUIRED_FILES = ("experiment.py", "plot.py", "prompt.json", "seed_ideas.json", "latex/template.tex")
+SPEC_FILE = "template.json"  # optional, aisci's own: what v1 templates leave to guesswork
+UNREACHED_KEY = "unreached"  # a group's list of metrics that were not reached or not measured in a run
 IDEA_KEYS = ("Name", "Title", "Experiment")
 # module-level names our templates (and many community ones) use to list their datasets or tasks
 DATASET_NAMES = ("DATASETS", "DATASET", "TASKS", "TASK")
 SMOKE_ENV = "AISCI_SMOKE"
+
+
+class MetricSpec(BaseModel):
+    """What a template says about one metric, so no reader guesses it from the name."""
+
+    direction: Literal["lower", "higher"] | None = None  # which way is better; None: neither
+    primary: bool = False  # shown in the main results table and summarised in the notes
+    timing: bool = False  # wall-clock measurements: compared loosely, never a finding
+    label: str = Field("", max_length=60)  # a short column name for tables
+    description: str = Field("", max_length=300)  # one line of meaning, for the writer
+
+
+class TemplateSpec(BaseModel):
+    """`template.json`: declared facts about a template's results and paper; all optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    page_limit: int | None = Field(8, ge=1)  # main-text pages, before the references and appendix
+    metrics: dict[str, MetricSpec] = {}
+
+    def metric(self, name: str) -> MetricSpec:
+        return self.metrics.get(name, MetricSpec())
+
+
+def load_spec(folder: Path) -> TemplateSpec:
+    """The template's (or idea copy's) template.json; the defaults when it has none.
+
+    A malformed file is a TemplateError naming the file and the problem."""
+    path = Path(folder) / SPEC_FILE
+    if not path.is_file():
+        return TemplateSpec()
+    try:
+        return TemplateSpec.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"{path}: cannot be read ({exc})") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise TemplateError(
+            f"{path}: {where}: {first['msg']}", hint="see templates/README.md for the fields of template.json"
+        ) from exc
 
 
 class TemplateInfo(BaseModel):
@@ -109,6 +152,9 @@ def final_info_problems(data: Any, rel: str = "final_info.json") -> list[str]:
                     problems.append(f'{rel}: group "{group}": {key} "{metric}" is not finite ({value})')
         if "smoke" in entry and not isinstance(entry["smoke"], bool):
             problems.append(f'{rel}: group "{group}": "smoke" must be true or false')
+        unreached = entry.get(UNREACHED_KEY, [])
+        if not isinstance(unreached, list) or not all(isinstance(m, str) for m in unreached):
+            problems.append(f'{rel}: group "{group}": "{UNREACHED_KEY}" must be a list of metric names')
     return problems
 
 
@@ -171,6 +217,12 @@ def check(folder: Path) -> list[str]:
                     ]
                     if missing:
                         problems.append(f"seed_ideas.json: idea {i} lacks {', '.join(missing)}")
+
+    if (folder / SPEC_FILE).is_file():
+        try:
+            load_spec(folder)
+        except TemplateError as exc:
+            problems.append(f"{SPEC_FILE}: {exc.message.split(': ', 1)[1]}")
 
     for info in sorted(folder.glob("run_*/final_info.json")):
         rel = info.relative_to(folder).as_posix()

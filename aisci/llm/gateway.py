@@ -31,6 +31,7 @@ LOCAL_MAX_STRING = 240
 LOCAL_MAX_ITEMS = 3
 LOCAL_MAX_TOKENS = 2048
 MAX_BACKOFF_S = 60.0
+DEFAULT_CONTEXT_TOKENS = 8192  # a model litellm does not know: assume a small window rather than a large one
 
 RETRYABLE = (
     "RateLimitError",
@@ -110,6 +111,24 @@ class Gateway:
             api_key = key.get_secret_value() if key else "none"
             return Target(model, {"api_base": self.settings.llm.api_base, "api_key": api_key}, endpoint=True)
         return Target(model)
+
+    def context_window(self, role: Role) -> int:
+        """Input tokens the role's model accepts, so each stage can budget what it sends."""
+        target = self.target(role)
+        if target.local:
+            return local.CONTEXT_TOKENS
+        try:
+            info = _litellm().get_model_info(model=target.model)
+        except Exception:
+            return DEFAULT_CONTEXT_TOKENS
+        return int(info.get("max_input_tokens") or info.get("max_tokens") or DEFAULT_CONTEXT_TOKENS)
+
+    def count_tokens(self, role: Role, text: str) -> int:
+        """Tokens of `text` for the role's model (litellm's tokenizer; an estimate for unknown models)."""
+        try:
+            return int(_litellm().token_counter(model=self.target(role).model, text=text))
+        except Exception:
+            return len(text) // 3 + 1
 
     def complete(
         self,
