@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,10 @@ from aisci.review import (
     read_paper,
 )
 from aisci.review.improve import improve
+from aisci.review.paper import clean_text
 from aisci.settings import Settings
 
+REPO = Path(__file__).resolve().parents[1]
 PAPER = Paper(
     source="paper.txt", pages=["Title: Cosine schedules for tiny diffusion models. Results: KL 0.31."]
 )
@@ -179,6 +182,31 @@ def test_pdf_text_is_extracted_page_by_page(tmp_path):
     assert len(paper.pages) == 2
     assert "Denoising diffusion on moons." in paper.pages[0]
     assert "cosine beats linear" in paper.pages[1]
+
+
+@pytest.mark.skipif(shutil.which("latexmk") is None, reason="needs latexmk")
+def test_pdf_text_from_our_latex_keeps_its_ligatures_and_words(tmp_path):
+    template = (REPO / "templates" / "2d_diffusion" / "latex" / "template.tex").read_text()
+    body = (
+        "Diffusion efficient fluffy first, a lone grave accent \\`{} here.\n\n"
+        "\\parbox{6em}{\\hspace{0pt}Characterisation of representations}\n"
+    )
+    preamble = template[: template.index("\\begin{document}")]
+    (tmp_path / "p.tex").write_text(f"{preamble}\\begin{{document}}\n{body}\\end{{document}}\n")
+    build = ["latexmk", "-pdf", "-interaction=nonstopmode", "p.tex"]
+    subprocess.run(build, cwd=tmp_path, check=True, capture_output=True)
+    (text,) = read_paper(tmp_path / "p.pdf").pages
+    for word in ("Diffusion", "efficient", "fluffy", "first", "Characterisation", "representations"):
+        assert word in text
+    assert not [c for c in text if unicodedata.category(c) == "Cc" and c != "\n"]
+
+
+def test_clean_text_maps_font_codes_and_rejoins_hyphenated_words():
+    raw = "Di\x1busion e\x1ecient \x1du\x1by \x1crst \ufb01le \x10q\x11\x00\nhyphen-\nated cross-\nentropy"
+    assert clean_text(raw + " and cross-entropy") == (
+        "Diffusion efficient fluffy first file \u201cq\u201d\nhyphenated cross-entropy and cross-entropy"
+    )
+    assert clean_text("Kullback-\nLeibler run-\n1") == "Kullback-Leibler run-1"
 
 
 def test_unreadable_papers_are_config_errors(tmp_path):
