@@ -9,13 +9,13 @@ from typing import Any
 
 from prefect.tasks import exponential_backoff
 
-from aisci.errors import AisciError, LLMAuthError, LLMError, LLMResponseError
+from aisci.errors import AisciError, LLMError
 
 
 def is_transient(task: Any, task_run: Any, state: Any) -> bool:
     exc = state.result(raise_on_failure=False)
     if isinstance(exc, LLMError):
-        return not isinstance(exc, LLMAuthError | LLMResponseError)
+        return exc.transient
     if isinstance(exc, AisciError):
         return False
     # network, disk and Docker API faults (TimeoutError included) are OSErrors; anything else is a bug

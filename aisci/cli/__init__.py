@@ -26,6 +26,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def check_settings() -> None:
+    """Settings are read before any command, so a broken config is the same one-line error everywhere."""
+    from aisci.settings import get_settings
+
+    get_settings()
+
+
 app.command("run")(run.run)
 app.command("ideas")(ideas.ideas)
 app.command("experiment")(experiment.experiment)
@@ -50,7 +60,7 @@ def main() -> None:
         from rich.console import Console
 
         err = Console(stderr=True)
-        err.print(f"[error] {exc.message}", style="red", markup=False, highlight=False)
+        err.print(f"[error] {exc.message}", style="red", markup=False, highlight=False, soft_wrap=True)
         if exc.hint:
-            err.print(f"        {exc.hint}", markup=False, highlight=False)
+            err.print(f"        {exc.hint}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -1,13 +1,15 @@
 """The LLM gateway: the one place that calls litellm.
 
 Every call goes through roles (ideation, coding, writing, review) so each stage can use its own model; the
-gateway retries transient failures, counts tokens and cost, stops at the run's budget and appends each
-exchange to the run's transcript.
+gateway retries transient failures, turns every provider error into an aisci error, counts tokens and cost,
+reserves each call's worst case against the run's budget ledger before sending it, and appends each exchange,
+failed ones included, to the run's transcript.
 """
 
+import json
 import logging
-import os
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,10 +18,18 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from aisci.errors import BudgetExceeded, LLMAuthError, LLMError, LLMResponseError
+from aisci.errors import (
+    LLMAuthError,
+    LLMContextError,
+    LLMError,
+    LLMModelNotFound,
+    LLMRequestError,
+    LLMResponseError,
+)
 from aisci.llm import local, structured
-from aisci.llm.transcript import Transcript, secret_values
-from aisci.settings import LOCAL_MODEL, Role, Settings
+from aisci.llm.ledger import Ledger
+from aisci.llm.transcript import TRANSCRIPT, Transcript
+from aisci.settings import LOCAL_MODEL, Role, Settings, load_env
 
 log = logging.getLogger("aisci.llm")
 
@@ -41,11 +51,16 @@ RETRYABLE = (
     "ServiceUnavailableError",
 )
 RETRYABLE += ("BadGatewayError",)
+MODEL_HINT = "name a model as provider/model, e.g. openai/gpt-4o (https://docs.litellm.ai/docs/providers)"
+_WINDOW_NUMBERS = re.compile(
+    r"maximum context length is (\d+) tokens.*?(?:resulted in|requested) (\d+)", re.S
+)
 
 
 def _litellm():
-    """Import litellm on first use: it is slow to import, and must not fetch its price map online."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    """Import litellm on first use: it is slow to import, and `load_env` must run first (no price map
+    fetched online, no `.env` loaded of litellm's own choosing)."""
+    load_env()
     import litellm
 
     litellm.suppress_debug_info = True
@@ -92,10 +107,8 @@ class Gateway:
     ) -> None:
         self.settings = settings
         self.budget_usd = settings.budget_usd if budget_usd is None else budget_usd
-        secrets = [s.get_secret_value() for s in (settings.llm.api_key, settings.s2_api_key) if s is not None]
-        self.transcript = (
-            Transcript(run_dir / "transcript.jsonl", secret_values(secrets)) if run_dir else None
-        )
+        self.transcript = Transcript(run_dir / TRANSCRIPT, settings.secret_values()) if run_dir else None
+        self.ledger, self.idea = Ledger.for_run(run_dir) if run_dir else (Ledger(None), None)
         self.spent_usd = self.transcript.spent_usd() if self.transcript else 0.0
         self.usage: dict[str, RoleUsage] = {}
         self._sleep = sleep
@@ -123,6 +136,16 @@ class Gateway:
             return DEFAULT_CONTEXT_TOKENS
         return int(info.get("max_input_tokens") or info.get("max_tokens") or DEFAULT_CONTEXT_TOKENS)
 
+    def supports_images(self, role: Role) -> bool:
+        """Whether the role's model accepts image content parts (litellm's model map; unknown models: no)."""
+        target = self.target(role)
+        if target.local:
+            return False
+        try:
+            return bool(_litellm().supports_vision(model=target.model))
+        except Exception:
+            return False
+
     def count_tokens(self, role: Role, text: str) -> int:
         """Tokens of `text` for the role's model (litellm's tokenizer; an estimate for unknown models)."""
         try:
@@ -139,12 +162,10 @@ class Gateway:
         max_tokens: int | None = None,
         response_format: dict | None = None,
     ) -> Completion:
-        """One chat completion, retried on transient errors, counted and written to the transcript."""
-        if self.budget_usd and self.spent_usd >= self.budget_usd:
-            raise BudgetExceeded(
-                f"the run has spent ${self.spent_usd:.4f} of its ${self.budget_usd:.2f} budget",
-                hint="everything so far is saved; resume with a higher AISCI_BUDGET_USD",
-            )
+        """One chat completion, retried on transient errors, counted and written to the transcript.
+
+        Raises BudgetExceeded before sending when its worst case does not fit the budget, and an LLMError
+        subclass (recorded in the transcript) when the provider refuses it."""
         target = self.target(role)
         self._check_key(target)
         litellm = _litellm()
@@ -163,6 +184,29 @@ class Gateway:
         if response_format is not None:
             kwargs["response_format"] = response_format
 
+        reservation = self.ledger.reserve(
+            self._worst_case(litellm, target, messages, max_tokens),
+            self.budget_usd,
+            self.idea,
+            self.settings.idea_budget_usd,
+            ttl_s=self._longest_call_s(),
+        )
+        cost = 0.0
+        try:
+            completion = self._call(litellm, role, target, messages, kwargs)
+            cost = completion.cost_usd
+        finally:
+            self.ledger.settle(reservation, cost)
+        self.spent_usd += completion.cost_usd
+        usage = self.usage.setdefault(role, RoleUsage())
+        usage.calls += 1
+        usage.prompt_tokens += completion.prompt_tokens
+        usage.completion_tokens += completion.completion_tokens
+        usage.cost_usd += completion.cost_usd
+        return completion
+
+    def _call(self, litellm: Any, role: Role, target: Target, messages: Messages, kwargs: dict) -> Completion:
+        """The request with its retries; a failure is recorded and raised as an aisci error."""
         started = time.monotonic()
         attempts = 0
         while True:
@@ -170,25 +214,17 @@ class Gateway:
             try:
                 response = litellm.completion(**kwargs)
                 break
-            except litellm.AuthenticationError as exc:
-                self._record(role, target, messages, None, started, attempts, error=str(exc))
-                raise LLMAuthError(
-                    f"{target.model} refused the credentials ({self._key_names(target)}): {_first_line(exc)}",
-                    hint="check the key for this provider, or pick another model with AISCI_MODELS__"
-                    + role.upper(),
-                ) from None
-            except tuple(getattr(litellm, n) for n in RETRYABLE) as exc:
-                if attempts > self.settings.llm.max_retries:
-                    self._record(role, target, messages, None, started, attempts, error=str(exc))
-                    raise LLMError(
-                        f"{target.model} kept failing after {attempts} attempts: {_first_line(exc)}"
-                    ) from None
-                delay = self.settings.llm.retry_base_delay_s * 2 ** (attempts - 1) * random.uniform(0.5, 1.5)
-                log.warning("%s: %s; retrying in %.1fs", target.model, type(exc).__name__, delay)
-                self._sleep(min(delay, MAX_BACKOFF_S))
-            except litellm.APIError as exc:
-                self._record(role, target, messages, None, started, attempts, error=str(exc))
-                raise LLMError(f"{target.model} failed: {_first_line(exc)}") from None
+            except Exception as exc:
+                if self._transient(litellm, exc) and attempts <= self.settings.llm.max_retries:
+                    delay = (
+                        self.settings.llm.retry_base_delay_s * 2 ** (attempts - 1) * random.uniform(0.5, 1.5)
+                    )
+                    log.warning("%s: %s; retrying in %.1fs", target.model, type(exc).__name__, delay)
+                    self._sleep(min(delay, MAX_BACKOFF_S))
+                    continue
+                error = self._error(litellm, exc, role, target, messages, attempts)
+                self._record(role, target, messages, None, started, attempts, error=error)
+                raise error from None
 
         completion = Completion(
             role=role,
@@ -199,14 +235,56 @@ class Gateway:
             cost_usd=0.0 if target.local else self._cost(litellm, response, target.model),
             latency_s=time.monotonic() - started,
         )
-        self.spent_usd += completion.cost_usd
-        usage = self.usage.setdefault(role, RoleUsage())
-        usage.calls += 1
-        usage.prompt_tokens += completion.prompt_tokens
-        usage.completion_tokens += completion.completion_tokens
-        usage.cost_usd += completion.cost_usd
         self._record(role, target, messages, completion, started, attempts)
         return completion
+
+    def _transient(self, litellm: Any, exc: Exception) -> bool:
+        """Worth another attempt: rate limits, timeouts, dropped connections, 5xx (never a 413)."""
+        return isinstance(exc, tuple(getattr(litellm, n) for n in RETRYABLE)) and _status(exc) != 413
+
+    def _error(
+        self, litellm: Any, exc: Exception, role: Role, target: Target, messages: Messages, attempts: int
+    ) -> LLMError:
+        """The aisci error for a failed call: one line saying what went wrong, and a hint."""
+        status, cause, model = _status(exc), _first_line(exc), target.model
+        where = {"model": model, "status": status}
+        if status == 413 or isinstance(exc, litellm.ContextWindowExceededError):
+            window, prompt = self.context_window(role), None
+            numbers = _WINDOW_NUMBERS.search(str(exc))
+            if numbers:
+                window, prompt = int(numbers[1]), int(numbers[2])
+            else:
+                prompt = self._prompt_tokens(litellm, target, messages)
+            return LLMContextError(
+                f"{model} cannot take a prompt of about {prompt} tokens (its window is {window}): {cause}",
+                prompt_tokens=prompt,
+                window=window,
+                hint="shorten the prompt, or choose a model with a larger context window",
+                **where,
+            )
+        if status in (401, 403) or isinstance(
+            exc, litellm.AuthenticationError | litellm.PermissionDeniedError
+        ):
+            refused = "the credentials" if status != 403 else "access"
+            return LLMAuthError(
+                f"{model} refused {refused} ({self._key_names(target)}): {cause}",
+                hint="check the key for this provider, or pick another model with AISCI_MODELS__"
+                + role.upper(),
+                **where,
+            )
+        if status == 404 or isinstance(exc, litellm.NotFoundError):
+            return LLMModelNotFound(
+                f"{model} is not a model this provider serves: {cause}", MODEL_HINT, **where
+            )
+        if isinstance(exc, litellm.BadRequestError | litellm.UnprocessableEntityError):
+            return LLMRequestError(
+                f"{model} rejected the request: {cause}",
+                hint="the request is in the transcript; a parameter this model does not support may be why",
+                **where,
+            )
+        if self._transient(litellm, exc):
+            return LLMError(f"{model} kept failing after {attempts} attempts: {cause}", **where)
+        return LLMError(f"{model} failed: {cause}", **where)
 
     def complete_json(
         self,
@@ -264,10 +342,21 @@ class Gateway:
             return False
 
     def _check_key(self, target: Target) -> None:
-        """Fail before the first call, not after paying for others, when a provider's key is missing."""
-        if target.endpoint or target.model in self._checked_keys:
+        """Fail before the first call, not after paying for others, when the provider is unknown or its key
+        is missing."""
+        if target.model in self._checked_keys:
             return
-        missing = _litellm().validate_environment(model=target.model).get("missing_keys") or []
+        litellm = _litellm()
+        try:
+            litellm.get_llm_provider(model=target.model)
+        except Exception:
+            raise LLMModelNotFound(
+                f"{target.model} names no provider litellm knows", MODEL_HINT, model=target.model
+            ) from None
+        if target.endpoint:
+            self._checked_keys.add(target.model)
+            return
+        missing = litellm.validate_environment(model=target.model).get("missing_keys") or []
         if missing:
             raise LLMAuthError(
                 f"{target.model} needs {', '.join(missing)}, which is not set",
@@ -280,6 +369,33 @@ class Gateway:
             return "AISCI_LLM__API_KEY"
         provider = target.model.split("/", 1)[0] if "/" in target.model else "openai"
         return f"{provider.upper()}_API_KEY"
+
+    def _prompt_tokens(self, litellm: Any, target: Target, messages: Messages) -> int:
+        try:
+            return int(litellm.token_counter(model=target.model, messages=messages))
+        except Exception:
+            return len(json.dumps(messages, default=str)) // 3 + 1
+
+    def _worst_case(self, litellm: Any, target: Target, messages: Messages, max_tokens: int | None) -> float:
+        """The most a call can cost: its prompt plus `max_tokens` (else the model's output limit), priced."""
+        if target.local or target.model in self._unpriced:
+            return 0.0
+        try:
+            info = litellm.get_model_info(model=target.model)
+            output = max_tokens or int(info.get("max_output_tokens") or info.get("max_tokens") or 0)
+            prompt_cost, output_cost = litellm.cost_per_token(
+                model=target.model,
+                prompt_tokens=self._prompt_tokens(litellm, target, messages),
+                completion_tokens=output,
+            )
+        except Exception:
+            return 0.0  # no price known: the call counts $0 (`_cost` warns once)
+        return float(prompt_cost + output_cost)
+
+    def _longest_call_s(self) -> float:
+        """How long a call with all its retries can take; a reservation older than this is stale."""
+        llm = self.settings.llm
+        return (llm.timeout_s + MAX_BACKOFF_S) * (llm.max_retries + 1) + 60
 
     def _cost(self, litellm: Any, response: Any, model: str) -> float:
         if model in self._unpriced:
@@ -300,7 +416,7 @@ class Gateway:
         completion: Completion | None,
         started: float,
         attempts: int,
-        error: str | None = None,
+        error: LLMError | None = None,
     ) -> None:
         if self.transcript is None:
             return
@@ -317,10 +433,19 @@ class Gateway:
             "attempts": attempts,
         }
         if error:
-            record["error"] = error
+            record["error"] = error.message
+            record["error_type"] = type(error).__name__
+            record["status"] = error.status
         self.transcript.append(record)
 
 
+def _status(exc: Exception) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
 def _first_line(exc: Exception) -> str:
+    """The provider's own words: litellm's `litellm.XError: XError: OpenAIException - ` prefixes dropped."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return re.sub(r"^(?:litellm\.\w+: |\w+Error: |\w+Exception - )+", "", line) or line

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import weakref
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,62 @@ SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
 REDACTED = "[redacted]"
 
 
+TRANSCRIPT = "transcript.jsonl"
+MIN_SECRET = 8  # shorter values would redact ordinary words
+
+
 def secret_values(extra: list[str] | None = None) -> list[str]:
-    """Values that must never reach disk: every credential-looking env var, plus the ones given."""
-    found = [v for k, v in os.environ.items() if k.upper().endswith(SECRET_SUFFIXES) and len(v) >= 8]
-    found += [v for v in extra or [] if v and len(v) >= 8]
+    """Values that must never reach disk, as the environment holds them now: every credential-looking
+    variable, every password inside a URL-valued variable, plus the ones given. Each also in its JSON-escaped
+    form, as it appears inside a transcript line."""
+    found = [v for k, v in os.environ.items() if k.upper().endswith(SECRET_SUFFIXES)]
+    found += [url_password(v) or "" for v in os.environ.values() if "@" in v]
+    found += extra or []
+    found = [v for v in found if len(v) >= MIN_SECRET]
+    found += [json.dumps(v, ensure_ascii=False)[1:-1] for v in found]
     return sorted(set(found), key=len, reverse=True)
+
+
+def url_password(value: str) -> str | None:
+    """The password (or token) a URL carries in its user part, as in `s3://user:pw@host`."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if not parts.netloc or "@" not in parts.netloc:
+        return None
+    userinfo = parts.netloc.rsplit("@", 1)[0]
+    return userinfo.partition(":")[2] or userinfo
+
+
+def without_images(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with each inline image (a base64 data URL) replaced by a placeholder naming its file, taken
+    from the text part just before it, where the sender names it."""
+    messages = record.get("messages")
+    if not isinstance(messages, list) or not any(isinstance(m.get("content"), list) for m in messages):
+        return record
+    return {**record, "messages": [_message_without_images(m) for m in messages]}
+
+
+def _message_without_images(message: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(message.get("content"), list):
+        return message
+    parts, before = [], ""
+    for part in message["content"]:
+        if not isinstance(part, dict):
+            parts.append(part)
+            continue
+        url = part.get("image_url", {}).get("url", "") if part.get("type") == "image_url" else ""
+        if url.startswith("data:"):
+            named = re.findall(r"[\w./-]+\.(?:png|jpe?g|gif|webp)", before)
+            name = named[-1] if named else "an image"
+            placeholder = f"[{name}: {len(url)} characters of image data]"
+            part = {"type": "image_url", "image_url": {"url": placeholder}}
+        before = part.get("text", "") if part.get("type") == "text" else ""
+        parts.append(part)
+    return {**message, "content": parts}
 
 
 class Transcript:
@@ -24,9 +76,11 @@ class Transcript:
         self._fd: int | None = None
 
     def append(self, record: dict[str, Any]) -> None:
-        """One write of one whole line to an O_APPEND file: lines from concurrent writers never interleave."""
-        line = json.dumps(record, ensure_ascii=False, default=str)
-        for secret in self.secrets:
+        """One write of one whole line to an O_APPEND file: lines from concurrent writers never interleave.
+
+        Secrets are looked up at each write: a key loaded after the transcript was opened is redacted too."""
+        line = json.dumps(without_images(record), ensure_ascii=False, default=str)
+        for secret in secret_values(self.secrets):
             line = line.replace(secret, REDACTED)
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,4 +103,4 @@ class Transcript:
 
 def spent_under(folder: Path) -> float:
     """What every transcript below `folder` cost: a sweep's spend across all its ideas."""
-    return sum(Transcript(path, []).spent_usd() for path in folder.rglob("transcript.jsonl"))
+    return sum(Transcript(path, []).spent_usd() for path in folder.rglob(TRANSCRIPT))
