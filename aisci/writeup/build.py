@@ -12,13 +12,16 @@ from pydantic import BaseModel
 
 END_OF_TEXT_LABEL = "aisci:end-of-text"  # placed before the bibliography: its page is the main text's length
 # chktex warnings that are style, not faults: command terminated with space, intersentence spacing, dash
-# lengths, spaces before punctuation/footnotes, quote styles, ellipsis, math-mode nits
-CHKTEX_IGNORED = (1, 2, 3, 8, 11, 12, 13, 18, 24, 26, 36, 37, 44)
+# lengths, spaces before punctuation/footnotes, quote styles, ellipsis, an \\input chktex cannot follow,
+# math-mode nits
+CHKTEX_IGNORED = (1, 2, 3, 8, 11, 12, 13, 18, 24, 26, 27, 36, 37, 44)
 _ERROR = re.compile(r"^(?:\./)?([^:\n]+?):(\d+): (.+)$", re.MULTILINE)
 _OVERFULL = re.compile(
     r"^Overfull \\([hv])box \((\d+(?:\.\d+)?)pt too \w+\) (?:in .*?at lines? (\d+)(?:--(\d+))?|.*)$",
     re.MULTILINE,
 )
+_BOX_FONT = re.compile(r"\\[A-Za-z0-9]+/[^ ]*/\d+(?:\.\d+)? ?")  # \T1/cmr/m/n/10 in a box's content
+BLOCKING = ("latex_error", "timeout", "missing_figure", "overfull", "pages")  # a reader would see these
 _CITE_UNDEF = re.compile(r"Citation `([^']+)' on page \d+ undefined")
 _PAGE_LABEL = re.compile(r"\\newlabel\{" + re.escape(END_OF_TEXT_LABEL) + r"\}\{\{[^}]*\}\{(\d+)\}")
 
@@ -28,6 +31,7 @@ class Problem(BaseModel):
 
     kind: str  # latex_error, chktex, overfull, missing_figure, duplicate, pages, undefined_citation, timeout
     message: str
+    text: str = ""  # the offending text, where the log shows it
     line: int | None = None
     end_line: int | None = None
 
@@ -37,7 +41,7 @@ class Problem(BaseModel):
 
 
 class BuildResult(BaseModel):
-    ok: bool  # a PDF came out of an error-free compile
+    ok: bool  # a PDF came out of an error-free compile; `blocking` says whether a reader would see faults
     pdf: Path | None = None
     pages: int | None = None
     text_pages: int | None = None
@@ -46,6 +50,10 @@ class BuildResult(BaseModel):
 
     def of(self, *kinds: str) -> list[Problem]:
         return [p for p in self.problems if p.kind in kinds]
+
+    @property
+    def blocking(self) -> list[Problem]:
+        return self.of(*BLOCKING)
 
 
 def compile_latex(tex: Path, timeout_s: float = 120.0) -> tuple[bool, str, float]:
@@ -94,17 +102,31 @@ def log_problems(log: str, tex_name: str, overfull_tolerance_pt: float) -> list[
     for m in _OVERFULL.finditer(log):
         if float(m.group(2)) > overfull_tolerance_pt:
             start = int(m.group(3)) if m.group(3) else None
+            text = overfull_text(log[m.end() :])
+            where = f': the line ending "{text}" runs into the margin' if text else ""
             problems.append(
                 Problem(
                     kind="overfull",
-                    message=f"overfull \\{m.group(1)}box, {m.group(2)}pt too wide",
+                    message=f"overfull \\{m.group(1)}box, {m.group(2)}pt too wide{where}",
                     line=start,
                     end_line=int(m.group(4)) if m.group(4) else start,
+                    text=text,
                 )
             )
     for key in dict.fromkeys(_CITE_UNDEF.findall(log)):
         problems.append(Problem(kind="undefined_citation", message=f"citation '{key}' is undefined"))
     return problems
+
+
+def overfull_text(after: str, chars: int = 60) -> str:
+    """The end of the box TeX could not fit, from the log lines after its Overfull message: the words at the
+    right margin are the culprit, not the whole paragraph. Empty for boxes without text (tables, images)."""
+    content = after.lstrip("\n").split("\n\n", 1)[0].split("\n", 1)[0]
+    text = _BOX_FONT.sub("", content).replace("[]", " ").replace("|", "")
+    text = " ".join(text.split())
+    if not re.search(r"[A-Za-z]{2}", text):
+        return ""
+    return text if len(text) <= chars else "…" + text[-chars:].split(" ", 1)[-1]
 
 
 def chktex(tex: Path) -> list[Problem]:

@@ -187,17 +187,7 @@ class PickReply(BaseModel):
     picks: list[int] = Field(description="indices of the listed papers to cite; empty when none fits")
 
 
-def offline_search(papers: list[Paper]) -> Search:
-    """Search among known papers by word overlap with the query."""
-
-    def search(query: str, limit: int) -> list[Paper]:
-        words = set(re.findall(r"[a-z0-9]+", query.lower())) - _STOP
-        scored = [
-            (len(words & set(re.findall(r"[a-z0-9]+", p.title.lower()))), i, p) for i, p in enumerate(papers)
-        ]
-        return [p for score, _, p in sorted(scored, key=lambda t: (-t[0], t[1])) if score][:limit]
-
-    return search
+OFFLINE_PAPERS = 10  # papers from novelty.json cited when Semantic Scholar cannot be reached
 
 
 def gather_citations(
@@ -208,11 +198,11 @@ def gather_citations(
     known: list[Paper],
     rounds: int,
 ) -> Bibliography:
-    """Up to `rounds` query-and-pick rounds; offline, the known papers are used instead."""
+    """Up to `rounds` query-and-pick rounds. Offline (`search` None, or the search failing), no round is
+    spent on a service that cannot answer: the papers the novelty check saw are the candidates."""
     bib = bibliography.model_copy(deep=True)
     if search is None:
-        search = offline_search(known)
-        bib.mode, bib.note = "offline", "Semantic Scholar not used: only papers from novelty.json were cited"
+        return _offline(bib, known, "Semantic Scholar not used: only papers from novelty.json were cited")
     for _ in range(rounds):
         ask = [
             {
@@ -233,12 +223,8 @@ def gather_citations(
             hits = search(reply.query, RESULTS_PER_QUERY)
         except Exception as exc:  # any failure of the search service means we are offline for this paper
             log.warning("literature search failed (%s); citing only papers from novelty.json", exc)
-            search = offline_search(known)
-            bib.mode = "offline"
-            bib.note = (
-                f"Semantic Scholar unreachable ({type(exc).__name__}): cited only papers from novelty.json"
-            )
-            hits = search(reply.query, RESULTS_PER_QUERY)
+            note = f"Semantic Scholar unreachable ({type(exc).__name__}): cited only papers from novelty.json"
+            return _offline(bib, known, note)
         if not hits:
             continue
         listing = "\n".join(
@@ -257,6 +243,13 @@ def gather_citations(
         for index in gateway.complete_json("writing", pick, PickReply).picks:
             if 0 <= index < len(hits):
                 bib.add(hits[index])
+    return bib
+
+
+def _offline(bib: Bibliography, known: list[Paper], note: str) -> Bibliography:
+    for paper in known[:OFFLINE_PAPERS]:
+        bib.add(paper)
+    bib.mode, bib.note = "offline", note
     return bib
 
 

@@ -1,7 +1,9 @@
 """The idea's results, read from `run_i/final_info.json`, and the LaTeX tables made from them.
 
 Every number a paper reports comes from here: the model sees these values as facts and the tables are
-generated with pylatex, so no figure in a table is ever typed by the model.
+generated with pylatex, so no figure in a table is ever typed by the model. Tables are laid out to fit the
+text width at full size: the metrics that matter in the main text, every other metric in the appendix, and
+columns split across tables rather than shrunk.
 """
 
 import json
@@ -11,35 +13,16 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from aisci.templates import UNREACHED_KEY, TemplateSpec
+
 SMOKE_KEY = "smoke"  # set in a group of final_info.json by a template's quick CPU check
 _RUN_DIR = re.compile(r"^run_(\d+)$")
-_NOTES_RUN = re.compile(r"^\W*run\s+(\d+)\s*[:\-\u2013\u2014]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-LOWER_IS_BETTER = (
-    "loss",
-    "kl",
-    "error",
-    "err",
-    "time",
-    "perplexity",
-    "ppl",
-    "mse",
-    "mae",
-    "nll",
-    "fid",
-    "bpc",
-)
-HIGHER_IS_BETTER = (
-    "acc",
-    "accuracy",
-    "score",
-    "reward",
-    "bleu",
-    "f1",
-    "auc",
-    "precision",
-    "recall",
-    "return",
-)
+MAIN_METRICS_UNDECLARED = 4  # a template that names no primary metric: the first few non-timing ones
+NOT_REACHED = "not reached"
+# Names that say which way is better, for templates that declare nothing (AI Scientist v1).
+LOWER_IS_BETTER = ("loss", "kl", "error", "err", "perplexity", "ppl", "mse", "mae", "nll", "fid", "bpc")
+HIGHER_IS_BETTER = ("acc", "accuracy", "score", "reward", "bleu", "f1", "auc", "precision", "recall")
+TIMING = ("time", "seconds", "duration", "latency")
 
 
 class Run(BaseModel):
@@ -49,7 +32,9 @@ class Run(BaseModel):
     label: str
     means: dict[str, dict[str, float]]
     stderrs: dict[str, dict[str, float]] = {}
+    unreached: dict[str, list[str]] = {}  # group -> metrics this run did not reach (or did not measure)
     smoke: bool = False
+    seeds: int | None = None  # how many seeds each mean is over, when the run's configuration says
 
     @property
     def name(self) -> str:
@@ -59,17 +44,44 @@ class Run(BaseModel):
 class Results(BaseModel):
     runs: list[Run]
     skipped: dict[str, str] = {}  # run folder -> why it is not in the paper
+    directions: dict[str, int] = {}  # metric -> -1 lower / +1 higher is better, declared by the template
+    primary: list[str] = []  # the template's primary metrics
+    timing: list[str] = []  # wall-clock metrics: never a finding
+    labels: dict[str, str] = {}  # metric -> short column name
+    descriptions: dict[str, str] = {}  # metric -> one line of meaning
 
     @property
     def groups(self) -> list[str]:
-        return list(dict.fromkeys(g for run in self.runs for g in run.means))
+        return list(dict.fromkeys(g for run in self.runs for g in [*run.means, *run.unreached]))
 
     @property
     def smoke(self) -> bool:
         return any(run.smoke for run in self.runs)
 
-    def metrics(self, group: str) -> list[str]:
-        return list(dict.fromkeys(m for run in self.runs for m in run.means.get(group, {})))
+    def metrics(self, group: str | None = None) -> list[str]:
+        groups = [group] if group else self.groups
+        return list(
+            dict.fromkeys(
+                m
+                for run in self.runs
+                for g in groups
+                for m in [*run.means.get(g, {}), *run.unreached.get(g, [])]
+            )
+        )
+
+    def direction(self, metric: str) -> int:
+        return self.directions.get(metric, 0)
+
+    def label(self, metric: str) -> str:
+        return self.labels.get(metric) or metric
+
+    def main_metrics(self) -> list[str]:
+        """What the main text's table shows: the declared primary metrics, else the first few others."""
+        present = self.metrics()
+        declared = [m for m in self.primary if m in present]
+        if declared:
+            return declared
+        return [m for m in present if m not in self.timing][:MAIN_METRICS_UNDECLARED]
 
     def values(self) -> list[float]:
         """Every mean and stderr: the numbers prose may quote directly."""
@@ -92,23 +104,30 @@ class Results(BaseModel):
 
 
 def metric_direction(metric: str) -> int:
-    """-1 when lower is better, +1 when higher is better, 0 when the name does not say."""
+    """-1 when the name says lower is better, +1 when it says higher is better, 0 otherwise."""
     words = set(re.split(r"[^a-z0-9]+", metric.lower()))
-    if words & set(LOWER_IS_BETTER):
+    if words & set(LOWER_IS_BETTER + TIMING):
         return -1
     if words & set(HIGHER_IS_BETTER):
         return 1
     return 0
 
 
-def run_labels(notes: str) -> dict[int, str]:
-    """`Run 2: cosine schedule` lines of notes.txt, as run index -> description."""
-    return {int(m.group(1)): m.group(2) for m in _NOTES_RUN.finditer(notes)}
+def _is_timing(metric: str) -> bool:
+    return bool(set(re.split(r"[^a-z0-9]+", metric.lower())) & set(TIMING))
 
 
-def load_results(idea_dir: Path, notes: str = "") -> Results:
-    """The baseline and every run whose final_info.json holds usable numbers; the rest listed as skipped."""
-    labels = run_labels(notes)
+def load_results(
+    idea_dir: Path,
+    labels: dict[int, str] | None = None,
+    spec: TemplateSpec | None = None,
+    seeds: dict[int, int] | None = None,
+) -> Results:
+    """The baseline and every run whose final_info.json holds usable numbers; the rest listed as skipped.
+
+    `labels` names the runs (from the notes); `spec` declares the metrics. A template that declares no
+    metric (AI Scientist v1) gets directions and timing read from the metric names."""
+    labels, spec, seeds = labels or {}, spec or TemplateSpec(), seeds or {}
     runs, skipped = [], {}
     folders = sorted(
         (int(m.group(1)), p) for p in idea_dir.iterdir() if p.is_dir() and (m := _RUN_DIR.match(p.name))
@@ -119,24 +138,54 @@ def load_results(idea_dir: Path, notes: str = "") -> Results:
             skipped[folder.name] = "no final_info.json (the run failed or did not finish)"
             continue
         try:
-            runs.append(_parse_run(index, json.loads(path.read_text()), labels))
+            run = _parse_run(index, json.loads(path.read_text()), labels, seeds.get(index))
         except (ValueError, TypeError, AttributeError) as exc:
             skipped[folder.name] = f"final_info.json is malformed: {exc}"
-    return Results(runs=runs, skipped=skipped)
+            continue
+        runs.append(run)
+    results = Results(runs=runs, skipped=skipped)
+    metrics = results.metrics()
+    if spec.metrics:
+        directions = {m: {"lower": -1, "higher": 1}.get(spec.metric(m).direction or "", 0) for m in metrics}
+        timing = [m for m in metrics if spec.metric(m).timing]
+    else:
+        directions = {m: metric_direction(m) for m in metrics}
+        timing = [m for m in metrics if _is_timing(m)]
+    return results.model_copy(
+        update={
+            "directions": {m: d for m, d in directions.items() if d},
+            "primary": [m for m, s in spec.metrics.items() if s.primary],
+            "timing": timing,
+            "labels": {m: s.label for m, s in spec.metrics.items() if s.label},
+            "descriptions": {m: s.description for m, s in spec.metrics.items() if s.description},
+        }
+    )
 
 
-def _parse_run(index: int, info: dict, labels: dict[int, str]) -> Run:
+def _parse_run(index: int, info: dict, labels: dict[int, str], seeds: int | None) -> Run:
     means: dict[str, dict[str, float]] = {}
     stderrs: dict[str, dict[str, float]] = {}
+    unreached: dict[str, list[str]] = {}
     smoke = False
     for group, body in info.items():
         smoke |= bool(body.get(SMOKE_KEY))
         means[group] = {k: float(v) for k, v in body["means"].items() if _finite(v)}
         stderrs[group] = {k: float(v) for k, v in (body.get("stderrs") or {}).items() if _finite(v)}
+        missing = [str(m) for m in body.get(UNREACHED_KEY) or [] if m not in means[group]]
+        if missing:
+            unreached[group] = missing
     if not any(means.values()):
         raise ValueError("no numeric means")
     default = "baseline" if index == 0 else f"run {index}"
-    return Run(index=index, label=labels.get(index, default), means=means, stderrs=stderrs, smoke=smoke)
+    return Run(
+        index=index,
+        label=labels.get(index) or default,
+        means=means,
+        stderrs=stderrs,
+        unreached=unreached,
+        smoke=smoke,
+        seeds=seeds,
+    )
 
 
 def _finite(value: object) -> bool:
@@ -157,80 +206,225 @@ def _latex_number(value: float) -> str:
     return text
 
 
-def facts(results: Results) -> str:
-    """The results as plain lines the model writes from, with changes against the baseline worked out."""
+def _misleading_percent(values: list[float]) -> bool:
+    """A relative change means nothing against a value near zero, or where values can be negative."""
+    scale = max((abs(v) for v in values), default=0.0)
+    return any(v < 0 for v in values) or scale == 0 or min(abs(v) for v in values) < 1e-3 * scale
+
+
+def change_text(value: float, base: float, others: list[float]) -> str:
+    """`lower by 0.0111 (-2.5%)`: the absolute difference, and the relative one where it means something."""
+    if value == base:
+        return "equal"
+    word = "lower" if value < base else "higher"
+    text = f"{word} by {fmt(abs(value - base))}"
+    if not _misleading_percent([*others, value, base]):
+        text += f" ({(value - base) / abs(base) * 100:+.1f}%)"
+    return text
+
+
+def facts(results: Results, metrics: list[str] | None = None) -> str:
+    """The results as plain lines the model writes from, with changes against the baseline worked out.
+
+    `metrics` limits the lines to those metrics (the main ones when the prompt must stay small)."""
     lines = [f"{run.name}: {run.label}" + (" [SMOKE TEST]" if run.smoke else "") for run in results.runs]
-    for (group, metric), by_run in results.series().items():
-        direction = {-1: "lower is better", 1: "higher is better"}.get(metric_direction(metric), "")
-        cells = []
-        for run in results.runs:
-            if run.index in by_run:
-                err = run.stderrs.get(group, {}).get(metric)
-                cells.append(
-                    f"{run.name} {fmt(by_run[run.index])}" + (f" ± {fmt(err)}" if err is not None else "")
-                )
-        lines.append(
-            f"{group} / {metric}" + (f" ({direction})" if direction else "") + ": " + "; ".join(cells)
-        )
-        base = by_run.get(0)
-        for index, value in by_run.items():
-            if index and base:
-                change = (value - base) / abs(base) * 100
-                word = "lower" if value < base else "higher" if value > base else "equal"
-                lines.append(f"  Run {index} vs Baseline: {word}, {change:+.1f}%")
+    series = results.series()
+    for group in results.groups:
+        for metric in results.metrics(group):
+            if metrics is not None and metric not in metrics:
+                continue
+            by_run = series.get((group, metric), {})
+            direction = {-1: "lower is better", 1: "higher is better"}.get(results.direction(metric), "")
+            if metric in results.timing:
+                direction = "wall-clock time, not a finding"
+            cells = []
+            for run in results.runs:
+                if metric in run.unreached.get(group, []):
+                    cells.append(f"{run.name} {NOT_REACHED}")
+                elif run.index in by_run:
+                    err = run.stderrs.get(group, {}).get(metric)
+                    cells.append(
+                        f"{run.name} {fmt(by_run[run.index])}" + (f" ± {fmt(err)}" if err is not None else "")
+                    )
+            meaning = f" [{results.descriptions[metric]}]" if metric in results.descriptions else ""
+            lines.append(
+                f"{group} / {metric}{meaning}"
+                + (f" ({direction})" if direction else "")
+                + ": "
+                + "; ".join(cells)
+            )
+            base = by_run.get(0)
+            for index, value in by_run.items():
+                if index and base is not None:
+                    change = change_text(value, base, list(by_run.values()))
+                    lines.append(f"  Run {index} vs Baseline: {change}")
     return "\n".join(lines)
 
 
-def results_tables(results: Results, scale_to_width: bool = False) -> str:
-    """One booktabs table per group (runs as rows, metrics as columns); the best mean is bold where the
-    metric's name says which way is better. `scale_to_width` shrinks a table that ran off the page."""
-    from pylatex import NoEscape, Table, Tabular
+# -----------------------------------------------------------------------------
+# tables
+
+PT_PER_CHAR = 5.2  # Computer Modern at 10 pt, digits and lower case
+COLUMN_GAP_PT = 12.0
+TEXT_WIDTH_PT = 345.0  # article, 10 pt, one column: the fit is checked again in the build's log
+
+
+class TableLayout(BaseModel):
+    """How many value columns a table may have; lowered when a build finds a table wider than the text."""
+
+    main_columns: int = 0  # 0: estimate from the text width
+    appendix_columns: int = 0
+
+    def narrower(self, results: Results) -> "TableLayout":
+        main, appendix = self.columns(results)
+        return TableLayout(main_columns=max(1, main - 1), appendix_columns=max(1, appendix - 1))
+
+    def columns(self, results: Results) -> tuple[int, int]:
+        cell = max(len("0.0000 ± 0.0000"), *(len(results.label(m)) for m in results.metrics())) * PT_PER_CHAR
+        first = max(len(r.name) for r in results.runs) * PT_PER_CHAR if results.runs else 40.0
+        fit = max(1, int((TEXT_WIDTH_PT - first) // (cell + COLUMN_GAP_PT)))
+        return (self.main_columns or fit, self.appendix_columns or fit)
+
+
+def _cell(results: Results, run: Run, group: str, metric: str, best: int | None) -> str:
+    from pylatex import NoEscape
+
+    if metric in run.unreached.get(group, []):
+        return NoEscape(f"\\emph{{{NOT_REACHED}}}")
+    mean = run.means.get(group, {}).get(metric)
+    if mean is None:
+        return "--"
+    text = _latex_number(mean)
+    if best == run.index:
+        text = f"\\mathbf{{{text}}}"
+    if (err := run.stderrs.get(group, {}).get(metric)) is not None:
+        text += f" \\pm {_latex_number(err)}"
+    return NoEscape(f"${text}$")
+
+
+def _best(results: Results, group: str, metric: str) -> int | None:
+    values = {r.index: r.means[group][metric] for r in results.runs if metric in r.means.get(group, {})}
+    direction = results.direction(metric)
+    if not direction or metric in results.timing or len(set(values.values())) < 2:
+        return None
+    return (min if direction < 0 else max)(values, key=values.get)
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def _what_cells_hold(results: Results, runs: list[Run], groups: list[str]) -> str:
+    with_err = [r for r in runs if any(r.stderrs.get(g) for g in groups)]
+    if not with_err:
+        return "Each cell is a single run's value"
+    seeds = {r.seeds for r in with_err if r.seeds}
+    over = f" over {seeds.pop()} seeds" if len(seeds) == 1 else " over seeds"
+    text = f"Cells give the mean $\\pm$ standard error{over}"
+    if len(with_err) < len(runs):
+        text += " (a value without $\\pm$ comes from a single run)"
+    return text
+
+
+def _legend(results: Results) -> str:
     from pylatex.utils import escape_latex
 
-    out = []
-    for number, group in enumerate(results.groups):
-        metrics = results.metrics(group)
-        best = {}
-        for metric in metrics:
-            values = {
-                r.index: r.means[group][metric] for r in results.runs if metric in r.means.get(group, {})
-            }
-            if (direction := metric_direction(metric)) and len(values) > 1:
-                best[metric] = (min if direction < 0 else max)(values, key=values.get)
-        tabular = Tabular("l" + "r" * len(metrics), booktabs=True)
-        tabular.add_row(["Run", *(NoEscape(escape_latex(m)) for m in metrics)])
-        tabular.add_hline()
-        for run in results.runs:
-            cells = []
-            for metric in metrics:
-                mean = run.means.get(group, {}).get(metric)
-                if mean is None:
-                    cells.append("--")
-                    continue
-                text = _latex_number(mean)
-                if best.get(metric) == run.index:
-                    text = f"\\mathbf{{{text}}}"
-                if (err := run.stderrs.get(group, {}).get(metric)) is not None:
-                    text += f" \\pm {_latex_number(err)}"
-                cells.append(NoEscape(f"${text}$"))
-            tabular.add_row([run.name, *cells])
-        table = Table(position="t")
-        table.append(NoEscape(r"\centering"))
-        if scale_to_width:
-            table.append(NoEscape(r"\resizebox{\linewidth}{!}{%"))
-        table.append(tabular)
-        if scale_to_width:
-            table.append(NoEscape("}"))
-        caption = f"Results on {escape_latex(group)}: mean"
-        caption += " $\\pm$ standard error" if any(r.stderrs.get(group) for r in results.runs) else ""
-        caption += ". " + "; ".join(f"{r.name}: {escape_latex(r.label)}" for r in results.runs) + "."
+    text = "; ".join(f"{r.name}: {escape_latex(r.label)}" for r in results.runs if r.index)
+    return f" Runs: {text}." if text else ""
+
+
+def _direction_note(results: Results, metrics: list[str]) -> str:
+    from pylatex.utils import escape_latex
+
+    lower = [escape_latex(results.label(m)) for m in metrics if results.direction(m) < 0]
+    higher = [escape_latex(results.label(m)) for m in metrics if results.direction(m) > 0]
+    parts = []
+    if lower:
+        parts.append(f"lower is better for {', '.join(lower)}")
+    if higher:
+        parts.append(f"higher is better for {', '.join(higher)}")
+    return (" " + "; ".join(parts).capitalize() + ", best in bold.") if parts else ""
+
+
+def _header(name: str) -> str:
+    """A column or row name that may break after its underscores rather than run off the page."""
+    from pylatex import NoEscape
+    from pylatex.utils import escape_latex
+
+    return NoEscape(escape_latex(name).replace(r"\_", r"\_\allowbreak{}"))
+
+
+def main_tables(results: Results, layout: TableLayout) -> list[tuple[str, str]]:
+    """(label, LaTeX) of the main text's tables: the main metrics as columns and each group's runs as rows,
+    the metrics split across several tables when they do not fit the text width."""
+    from pylatex import MultiRow, NoEscape, Table, Tabular
+    from pylatex.utils import escape_latex
+
+    groups = results.groups
+    many_groups = len(groups) > 1
+    width, _ = layout.columns(results)
+    tables = []
+    for number, metrics in enumerate(_chunks(results.main_metrics(), max(1, width - many_groups))):
+        tabular = Tabular(("l" if many_groups else "") + "l" + "r" * len(metrics), booktabs=True)
+        tabular.add_row(
+            [*(["Dataset"] if many_groups else []), "Run", *(_header(results.label(m)) for m in metrics)]
+        )
+        for group in groups:
+            tabular.add_hline()
+            runs = [r for r in results.runs if group in r.means or group in r.unreached]
+            best = {m: _best(results, group, m) for m in metrics}
+            for i, run in enumerate(runs):
+                name = []
+                if many_groups:
+                    name = [MultiRow(len(runs), data=NoEscape(escape_latex(group))) if i == 0 else ""]
+                tabular.add_row([*name, run.name, *(_cell(results, run, group, m, best[m]) for m in metrics)])
+        label = f"tab:results-{number + 1}"
+        caption = "Main results. " + _what_cells_hold(results, results.runs, groups) + "."
+        caption += _direction_note(results, metrics) + _legend(results)
         if results.smoke:
             caption += " Smoke-test results (a short CPU check), not full experiments."
-        table.add_caption(NoEscape(caption))
-        table.append(NoEscape(f"\\label{{{table_label(number)}}}"))
-        out.append(table.dumps())
-    return "\n".join(out)
+        tables.append((label, _float(Table(position="t"), tabular, caption, label)))
+    return tables
 
 
-def table_label(number: int) -> str:
-    return f"tab:results-{number + 1}"
+def appendix_tables(results: Results, layout: TableLayout) -> list[tuple[str, str]]:
+    """(label, LaTeX) of every metric the main text leaves out: one long table per group, metrics as rows
+    and runs as columns, which may break across pages."""
+    from pylatex import LongTable, NoEscape
+    from pylatex.utils import escape_latex
+
+    shown = set(results.main_metrics())
+    _, width = layout.columns(results)
+    tables = []
+    for group in results.groups:
+        metrics = [m for m in results.metrics(group) if m not in shown]
+        if not metrics:
+            continue
+        for part, runs in enumerate(_chunks(results.runs, width)):
+            label = f"tab:appendix-{len(tables) + 1}"
+            table = LongTable("p{0.36\\linewidth}" + "r" * len(runs), booktabs=True)
+            caption = f"All other metrics on {escape_latex(group)}"
+            caption += f" (part {part + 1})" if len(results.runs) > width else ""
+            caption += ". " + _what_cells_hold(results, runs, [group]) + "."
+            caption += _direction_note(results, metrics) + _legend(results)
+            table.append(NoEscape(f"\\caption{{{caption}}}\\label{{{label}}}\\\\"))
+            table.add_row(["Metric", *(r.name for r in runs)])
+            table.add_hline()
+            table.end_table_header()
+            for metric in metrics:
+                best = _best(results, group, metric)
+                table.add_row(
+                    [_header(results.label(metric)), *(_cell(results, r, group, metric, best) for r in runs)]
+                )
+            tables.append((label, table.dumps()))
+    return tables
+
+
+def _float(table, tabular, caption: str, label: str) -> str:
+    from pylatex import NoEscape
+
+    table.append(NoEscape(r"\centering"))
+    table.append(tabular)
+    table.add_caption(NoEscape(caption))
+    table.append(NoEscape(f"\\label{{{label}}}"))
+    return table.dumps()

@@ -1,25 +1,30 @@
 """Writing one section: a draft from its own guidance, one self-critique round, the claim check with one fix
 round; and the compile-fix round that hands a section its LaTeX errors with the offending lines."""
 
+import json
 import re
 
 from aisci.llm import Gateway
 from aisci.writeup.build import Problem
 from aisci.writeup.citations import Bibliography
 from aisci.writeup.claims import check_claims
-from aisci.writeup.paper import SPECS, PaperContext, Section
-from aisci.writeup.results import facts, table_label
+from aisci.writeup.paper import SPECS, PaperContext, Section, setup_facts
+from aisci.writeup.results import TableLayout, facts, main_tables
 
 SYSTEM = (
     "You write one section of a machine learning paper in LaTeX. Reply with the body of the section only: "
     "no \\section command, no preamble, no \\begin{document}, no code fences. Cite only with \\citep{key} "
-    "or \\citet{key} using keys from the list given; never invent a key. Never write a table: the results "
-    "tables are generated from the data and inserted for you. Every number you quote must appear in the "
-    "facts exactly as written there (or be a difference or relative change between two of them), and every "
-    "comparison (lower, higher, improves) must agree with them."
+    "or \\citet{key} using keys from the list given; never invent a key. Never write a table or a figure "
+    "environment: the results tables and the figures are generated and placed for you; refer to them with "
+    "Table~\\ref{label} and Figure~\\ref{label}. Every number you quote must appear in the facts exactly "
+    "as written there (or be a difference or relative change between two of them), and every comparison "
+    "(lower, higher, improves) must agree with them."
 )
+SECTION_MAX_TOKENS = 4096
+PROMPT_MARGIN_TOKENS = 700  # the system prompt, the task line and the critique request
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
-_TABLE = re.compile(r"\\begin\{(table\*?|tabular\*?)\}.*?\\end\{\1\}", re.DOTALL)
+_FLOAT = re.compile(r"\\begin\{(table\*?|tabular\*?|figure\*?)\}.*?\\end\{\1\}", re.DOTALL)
+_GRAPHICS = re.compile(r"\\includegraphics(?:\[[^\]]*\])?\{[^}]*\}")
 _WRAPPER = re.compile(
     r"\\(?:section|begin\{abstract\}|end\{abstract\}|begin\{document\}|end\{document\})\*?"
     r"(?:\{[^}]*\})?"
@@ -27,54 +32,131 @@ _WRAPPER = re.compile(
 
 
 def clean(reply: str) -> tuple[str, int]:
-    """The section body of a reply: fences, headings and document wrappers gone, tables removed."""
+    """The section body of a reply: fences, headings and document wrappers gone, tables and figures removed
+    (aisci places its own)."""
     text = reply.strip()
     if fenced := _FENCE.match(text):
         text = fenced.group(1)
     text = _WRAPPER.sub("", text)
-    text, tables = _TABLE.subn("", text)
-    return text.strip(), tables
+    text, floats = _FLOAT.subn("", text)
+    text = _GRAPHICS.sub("", text)
+    return text.strip(), floats
 
 
-def brief(context: PaperContext, bib: Bibliography, done: dict[str, Section]) -> str:
-    """What every section is written from."""
-    tables = ", ".join(f"Table~\\ref{{{table_label(i)}}} ({g})" for i, g in enumerate(context.results.groups))
-    written = "\n\n".join(f"--- {SPECS[name].title} ---\n{s.latex}" for name, s in done.items())
+def _figure_lines(context: PaperContext) -> str:
+    lines = []
+    for figure in context.figures:
+        how = "" if figure.seen else " (described from the plotted data; the image itself was not seen)"
+        lines.append(f"Figure~\\ref{{{figure.label}}} ({figure.file}){how}: {figure.caption()}")
+    return "\n".join(lines) or "(none)"
+
+
+def _table_lines(context: PaperContext) -> str:
+    results = context.results
+    main = ", ".join(results.label(m) for m in results.main_metrics())
+    lines = [
+        f"Table~\\ref{{{label}}}: main results ({main})" for label, _ in main_tables(results, TableLayout())
+    ]
+    if len(results.metrics()) > len(results.main_metrics()):
+        lines.append("Appendix~\\ref{sec:appendix}: tables of every other metric")
+    return "\n".join(lines)
+
+
+class Budget:
+    """Keeps a prompt within the model's context window: parts shrink, least needed first."""
+
+    def __init__(self, gateway: Gateway, role: str = "writing") -> None:
+        self.gateway, self.role = gateway, role
+        window = gateway.context_window(role)
+        self.max_tokens = min(SECTION_MAX_TOKENS, window // 4)
+        self.tokens = window - 2 * self.max_tokens - PROMPT_MARGIN_TOKENS
+
+    def fits(self, text: str) -> bool:
+        return self.gateway.count_tokens(self.role, text) <= self.tokens
+
+    def cut(self, text: str) -> str:
+        """The start of `text` that fits, for a prompt that is still too long after every part shrank."""
+        while not self.fits(text) and len(text) > 200:
+            text = text[: int(len(text) * 0.8)]
+        return text
+
+
+def brief(
+    context: PaperContext, bib: Bibliography, done: dict[str, Section], budget: Budget | None = None
+) -> str:
+    """What every section is written from, shrunk to the budget: the full facts give way to the main metrics,
+    earlier sections to their first paragraphs, long notes and reference lists to their start."""
+    results = context.results
     smoke = (
         "\nThese results come from smoke tests (short CPU checks), not full experiments: say so plainly.\n"
-        if context.results.smoke
+        if results.smoke
         else ""
     )
-    return (
-        f"Paper title: {context.title}\n\nIdea:\n{context.idea}\n\n"
-        f"Experiment notes:\n{context.notes or '(none)'}\n\n"
-        f"Results (facts; the only numbers you may quote):\n{facts(context.results)}\n{smoke}\n"
-        f"Generated tables you can refer to: {tables}\n"
-        f"Figure files: {', '.join(context.figures) or '(none)'}\n\n"
-        f"Citation keys:\n{bib.listing()}\n\n"
-        f"Sections written so far:\n{written or '(none)'}"
-        + (
-            f"\n\nA reviewer's report on the previous version; answer it:\n{context.feedback}"
-            if context.feedback
-            else ""
+    others = [m for m in results.metrics() if m not in results.main_metrics()]
+    variants = {
+        "facts": [
+            facts(results),
+            facts(results, results.main_metrics())
+            + (f"\nOther metrics (in the appendix tables): {', '.join(others)}" if others else ""),
+        ],
+        "notes": [context.notes or "(none)", context.notes[:3000], context.notes[:800]],
+        "refs": [bib.listing(), "\n".join(bib.listing().splitlines()[:15])],
+        "written": [
+            "\n\n".join(f"--- {SPECS[n].title} ---\n{s.latex}" for n, s in done.items()),
+            "\n\n".join(
+                f"--- {SPECS[n].title} (start) ---\n{s.latex.split(chr(10) * 2)[0]}" for n, s in done.items()
+            ),
+            ", ".join(SPECS[n].title for n in done),
+        ],
+    }
+    chosen = {part: 0 for part in variants}
+
+    def render() -> str:
+        pick = {part: options[chosen[part]] for part, options in variants.items()}
+        return (
+            f"Paper title: {context.title}\n\nIdea:\n{json.dumps(context.idea)[:4000]}\n\n"
+            f"Setup facts (each run's configuration, read from the run; you may quote these numbers):\n"
+            f"{setup_facts(context) or '(not recorded)'}\n\n"
+            f"Experiment notes:\n{pick['notes']}\n\n"
+            f"Results (facts; the only measured numbers you may quote):\n{pick['facts']}\n{smoke}\n"
+            f"Generated tables you can refer to:\n{_table_lines(context)}\n"
+            f"Figures you can refer to (each is placed for you):\n{_figure_lines(context)}\n\n"
+            f"Citation keys:\n{pick['refs']}\n\n"
+            f"Sections written so far:\n{pick['written'] or '(none)'}"
+            + (
+                f"\n\nA reviewer's report on the previous version; answer it:\n{context.feedback[:6000]}"
+                if context.feedback
+                else ""
+            )
         )
-    )
+
+    text = render()
+    if budget is None:
+        return text
+    for part in ("written", "facts", "notes", "refs", "written", "notes"):
+        if budget.fits(text):
+            return text
+        chosen[part] = min(chosen[part] + 1, len(variants[part]) - 1)
+        text = render()
+    return budget.cut(text)
 
 
 def write_section(
     gateway: Gateway, context: PaperContext, name: str, bib: Bibliography, done: dict[str, Section]
 ) -> Section:
     spec = SPECS[name]
-    messages = [
+    budget = Budget(gateway)
+    ask = [
         {"role": "system", "content": SYSTEM},
         {
             "role": "user",
-            "content": f"{brief(context, bib, done)}\n\nWrite the {spec.title} section.\n"
+            "content": f"{brief(context, bib, done, budget)}\n\nWrite the {spec.title} section.\n"
             f"Guidance for {spec.title}: {spec.guidance}",
         },
     ]
-    draft = gateway.complete("writing", messages).text
-    messages += [
+    draft = gateway.complete("writing", ask, max_tokens=budget.max_tokens).text
+    critique = [
+        *ask,
         {"role": "assistant", "content": draft},
         {
             "role": "user",
@@ -83,14 +165,14 @@ def write_section(
             "from earlier sections, vague, or unsupported? Then reply with the improved section only.",
         },
     ]
-    reply = gateway.complete("writing", messages).text
+    reply = gateway.complete("writing", critique, max_tokens=budget.max_tokens).text
     latex, tables = clean(reply)
-    known = set(context.known_numbers)
-    check = check_claims(latex, context.results, known)
+    check = check_claims(latex, context.results, set(context.known_numbers))
     checked = check.checked
     if check.mismatches:
         problems = "\n".join(f'- "{c.sentence}": {c.problem}' for c in check.mismatches)
-        messages += [
+        fix = [
+            *ask,
             {"role": "assistant", "content": reply},
             {
                 "role": "user",
@@ -98,9 +180,9 @@ def write_section(
                 f"{problems}\nCorrect them using only the facts, and reply with the whole section.",
             },
         ]
-        latex, more = clean(gateway.complete("writing", messages).text)
+        latex, more = clean(gateway.complete("writing", fix, max_tokens=budget.max_tokens).text)
         tables += more
-        check = check_claims(latex, context.results, known)
+        check = check_claims(latex, context.results, set(context.known_numbers))
     return Section(
         name=name,
         latex=latex,
@@ -126,8 +208,8 @@ def fix_section(gateway: Gateway, section: Section, problems: list[Problem], fir
         {"role": "system", "content": SYSTEM},
         {
             "role": "user",
-            "content": f"The {SPECS[section.name].title} section below fails to build cleanly.\n"
-            "Problems found by pdflatex and chktex (line numbers are the section's):\n"
+            "content": f"The {SPECS[section.name].title} section below has problems to fix.\n"
+            "Problems found in the built paper (line numbers are the section's):\n"
             + "\n".join(listed)
             + f"\n\nThe section:\n{shown}\n\nFix every problem, changing nothing else; reply with "
             "the whole corrected section without line numbers.",
