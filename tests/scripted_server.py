@@ -6,6 +6,7 @@ A script is a list of rules, tried in order; the first that matches the request 
     {"role": "review", "reply": "..."}         only for calls made for that aisci role (X-Aisci-Role header)
     {"contains": "Title:", "reply": "..."}     only when some message contains the substring
     {"status": 429, "times": 1}                an HTTP error with an OpenAI-style error body
+    {"status": 400, "code": "...", "message": "..."}   ... with its `code` (also `type`, `param`)
     {"raw": "not json", "times": 1}            a malformed body with status 200
     {"usage": [1000, 500], "reply": "..."}     the token counts to report
 
@@ -41,8 +42,9 @@ class ScriptedServer(LoopbackServer):
         if rule is None:
             return 500, {"error": {"message": f"no scripted reply for role={role}", "type": "script"}}, {}
         if "status" in rule:
-            message = rule.get("message", f"scripted {rule['status']}")
-            return rule["status"], {"error": {"message": message, "type": "scripted"}}, {}
+            error = {"message": rule.get("message", f"scripted {rule['status']}"), "type": "scripted"}
+            error |= {k: rule[k] for k in ("type", "code", "param") if k in rule}
+            return rule["status"], {"error": error}, {}
         if "raw" in rule:
             return 200, rule["raw"], {}
         prompt, completion = rule.get("usage", [len(json.dumps(body)) // 4, len(rule["reply"]) // 4])

@@ -67,3 +67,28 @@ def test_llm_auth_error_is_one_clean_line(scripted, isolated):
     assert result.returncode == 1
     assert result.stderr.startswith("[error] openai/scripted refused the credentials")
     assert "Traceback" not in result.stderr
+
+
+def test_llm_unknown_provider_is_one_clean_line(isolated):
+    result = subprocess.run(
+        [*AISCI, "llm", "hi", "--model", "nosuchprovider/x-1", "--workspace", str(isolated / "ws")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "[error] nosuchprovider/x-1 names no provider litellm knows",
+        "        name a model as provider/model, e.g. openai/gpt-4o (https://docs.litellm.ai/docs/providers)",
+    ]
+
+
+def test_llm_unknown_model_is_one_clean_line(scripted, isolated):
+    scripted.add({"status": 404, "message": "The model `x-1` does not exist", "code": "model_not_found"})
+    result = run_llm(scripted, isolated, "hello")
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "[error] openai/scripted is not a model this provider serves: The model `x-1` does not exist\n"
+    )
+    assert "Traceback" not in result.stderr
+    record = json.loads((isolated / "ws" / "llm" / "transcript.jsonl").read_text())
+    assert record["error_type"] == "LLMModelNotFound"

@@ -6,7 +6,15 @@ import logging
 import pytest
 from pydantic import BaseModel, Field
 
-from aisci.errors import BudgetExceeded, LLMAuthError, LLMResponseError
+from aisci.errors import (
+    BudgetExceeded,
+    LLMAuthError,
+    LLMContextError,
+    LLMError,
+    LLMModelNotFound,
+    LLMRequestError,
+    LLMResponseError,
+)
 from aisci.llm import Gateway
 from aisci.llm.structured import schema_of
 from aisci.settings import LLMOptions, RoleModels, Settings
@@ -94,6 +102,88 @@ def test_auth_error_is_not_retried_and_names_key_and_model(scripted, scripted_se
     assert "AISCI_LLM__API_KEY" in caught.value.message
 
 
+CONTEXT = (
+    "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. "
+    "Please reduce the length of the messages."
+)
+PROVIDER_ERRORS = {
+    "400": (
+        {"status": 400, "message": "Invalid value for 'temperature'", "type": "invalid_request_error"},
+        LLMRequestError,
+        "openai/scripted rejected the request: Invalid value for 'temperature'",
+    ),
+    "400 context": (
+        {"status": 400, "message": CONTEXT, "code": "context_length_exceeded", "param": "messages"},
+        LLMContextError,
+        "openai/scripted cannot take a prompt of about 9000 tokens (its window is 8192)",
+    ),
+    "413": (
+        {"status": 413, "message": "Request too large for gpt-4o", "code": "request_too_large"},
+        LLMContextError,
+        "openai/scripted cannot take a prompt of about",
+    ),
+    "404": (
+        {"status": 404, "message": "The model `scripted` does not exist", "code": "model_not_found"},
+        LLMModelNotFound,
+        "openai/scripted is not a model this provider serves: The model `scripted` does not exist",
+    ),
+    "401": (
+        {"status": 401, "message": "Incorrect API key provided", "code": "invalid_api_key"},
+        LLMAuthError,
+        "openai/scripted refused the credentials (AISCI_LLM__API_KEY): Incorrect API key provided",
+    ),
+    "403": (
+        {"status": 403, "message": "Project does not have access to model", "code": "model_access_denied"},
+        LLMAuthError,
+        "openai/scripted refused access (AISCI_LLM__API_KEY): Project does not have access to model",
+    ),
+    "402": (
+        {"status": 402, "message": "insufficient credits"},
+        LLMError,
+        "openai/scripted failed: insufficient",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PROVIDER_ERRORS)
+def test_provider_errors_are_aisci_errors_recorded_in_the_transcript(
+    scripted, scripted_settings, tmp_path, case
+):
+    rule, error, message = PROVIDER_ERRORS[case]
+    scripted.add(rule)
+    with pytest.raises(LLMError) as caught:
+        Gateway(scripted_settings, tmp_path, sleep=lambda s: None).complete("writing", USER)
+    assert type(caught.value) is error
+    assert caught.value.message.startswith(message), caught.value.message
+    assert "\n" not in caught.value.message and caught.value.hint
+    assert not caught.value.transient
+    assert len(scripted.requests) == 1  # none of these is worth a retry
+    [record] = lines(tmp_path)
+    assert record["error"] == caught.value.message and record["error_type"] == error.__name__
+    assert record["messages"] == USER and record["reply"] is None
+
+
+def test_context_error_tells_prompt_size_and_window(scripted, scripted_settings, tmp_path):
+    scripted.add({"status": 400, "message": CONTEXT, "code": "context_length_exceeded"})
+    with pytest.raises(LLMContextError) as caught:
+        Gateway(scripted_settings, tmp_path).complete("writing", USER)
+    assert (caught.value.prompt_tokens, caught.value.window) == (9000, 8192)
+    scripted.add({"status": 413, "message": "Request Entity Too Large"})
+    gateway = Gateway(scripted_settings, tmp_path)
+    with pytest.raises(LLMContextError) as caught:
+        gateway.complete("writing", USER)
+    assert caught.value.window == gateway.context_window("writing")
+    assert 0 < caught.value.prompt_tokens < 50
+
+
+def test_unknown_provider_fails_before_any_request(tmp_path):
+    settings = Settings(models=RoleModels(default="nosuchprovider/x-1"))
+    with pytest.raises(LLMModelNotFound) as caught:
+        Gateway(settings, tmp_path).complete("ideation", USER)
+    assert caught.value.message == "nosuchprovider/x-1 names no provider litellm knows"
+    assert "provider/model" in caught.value.hint
+
+
 def test_missing_provider_key_fails_before_any_request(tmp_path):
     settings = Settings(models=RoleModels(coding="anthropic/claude-sonnet-4-5"))
     with pytest.raises(LLMAuthError, match="ANTHROPIC_API_KEY"):
@@ -130,6 +220,23 @@ def test_no_secret_reaches_the_transcript(scripted, monkeypatch, tmp_path):
     text = (tmp_path / "transcript.jsonl").read_text()
     assert "endpoint-secret-abcdef" not in text and "sk-host-secret-0123456789" not in text
     assert text.count("[redacted]") == 2
+
+
+def test_secrets_known_only_at_write_time_are_redacted(scripted, monkeypatch, tmp_path):
+    settings = Settings(
+        models=RoleModels(default="openai/scripted"),
+        llm=LLMOptions(api_base=scripted.url),
+        storage_url="s3://aisci:storage-password-42@minio:9000/bucket",
+    )
+    gateway = Gateway(settings, tmp_path)
+    monkeypatch.setenv("LATE_PROVIDER_TOKEN", 'late-"quoted"-token-99')  # set after the gateway was built
+    monkeypatch.setenv("SOME_DATABASE_URL", "postgresql://u:db-password-77@db/aisci")
+    scripted.add({"reply": 'echo late-"quoted"-token-99 and db-password-77'})
+    gateway.complete("ideation", [{"role": "user", "content": "storage-password-42"}])
+    text = (tmp_path / "transcript.jsonl").read_text()
+    for secret in ("storage-password-42", "late-", "db-password-77"):
+        assert secret not in text
+    assert text.count("[redacted]") == 3
 
 
 def test_usage_and_unknown_price_counted_once(scripted, scripted_settings, tmp_path, caplog):

@@ -239,8 +239,8 @@ class Gateway:
         return completion
 
     def _transient(self, litellm: Any, exc: Exception) -> bool:
-        """Worth another attempt: rate limits, timeouts, dropped connections, 5xx (never a 413)."""
-        return isinstance(exc, tuple(getattr(litellm, n) for n in RETRYABLE)) and _status(exc) != 413
+        """Worth another attempt: rate limits, timeouts, lost connections, 5xx; never a prompt too large."""
+        return isinstance(exc, tuple(getattr(litellm, n) for n in RETRYABLE)) and not _too_large(litellm, exc)
 
     def _error(
         self, litellm: Any, exc: Exception, role: Role, target: Target, messages: Messages, attempts: int
@@ -248,7 +248,7 @@ class Gateway:
         """The aisci error for a failed call: one line saying what went wrong, and a hint."""
         status, cause, model = _status(exc), _first_line(exc), target.model
         where = {"model": model, "status": status}
-        if status == 413 or isinstance(exc, litellm.ContextWindowExceededError):
+        if _too_large(litellm, exc):
             window, prompt = self.context_window(role), None
             numbers = _WINDOW_NUMBERS.search(str(exc))
             if numbers:
@@ -283,8 +283,14 @@ class Gateway:
                 **where,
             )
         if self._transient(litellm, exc):
-            return LLMError(f"{model} kept failing after {attempts} attempts: {cause}", **where)
-        return LLMError(f"{model} failed: {cause}", **where)
+            return LLMError(
+                f"{model} kept failing after {attempts} attempts: {cause}",
+                hint="the provider may be down or rate-limiting; running again resumes where this stopped",
+                **where,
+            )
+        failed = LLMError(f"{model} failed: {cause}", hint="the failed request is in the transcript", **where)
+        failed.transient = False
+        return failed
 
     def complete_json(
         self,
@@ -437,6 +443,17 @@ class Gateway:
             record["error_type"] = type(error).__name__
             record["status"] = error.status
         self.transcript.append(record)
+
+
+def _too_large(litellm: Any, exc: Exception) -> bool:
+    """The prompt is too large for the model: a 413, or litellm's mapping of one (it maps "Request too large"
+    to a rate limit, which no retry can cure)."""
+    return (
+        _status(exc) == 413
+        or isinstance(exc, litellm.ContextWindowExceededError)
+        or getattr(exc, "code", None) in ("context_length_exceeded", "request_too_large")
+        or "request too large" in str(exc).lower()
+    )
 
 
 def _status(exc: Exception) -> int | None:
