@@ -8,7 +8,8 @@ from aisci.baseline import find_baseline
 from aisci.errors import ConfigError
 from aisci.templates import resolve
 
-# Template content that is output, not code: never copied into an idea.
+# Template content that is output, not code: never copied into an idea. Everything else is, template.json
+# included: the later stages read the template's declarations from the idea folder.
 NOT_CODE = shutil.ignore_patterns("run_*", "__pycache__", "*.pyc", "figures", "*.png", "final_info.json")
 
 

@@ -218,18 +218,29 @@ def check(folder: Path) -> list[str]:
                     if missing:
                         problems.append(f"seed_ideas.json: idea {i} lacks {', '.join(missing)}")
 
+    spec = None
     if (folder / SPEC_FILE).is_file():
         try:
-            load_spec(folder)
+            spec = load_spec(folder)
         except TemplateError as exc:
             problems.append(f"{SPEC_FILE}: {exc.message.split(': ', 1)[1]}")
 
     for info in sorted(folder.glob("run_*/final_info.json")):
         rel = info.relative_to(folder).as_posix()
         data = _load_json(info, rel, problems)
-        if data is not None:
-            problems += final_info_problems(data, rel)
+        if data is None:
+            continue
+        found = final_info_problems(data, rel)
+        problems += found
+        if spec is not None and not found:
+            problems += _undeclared_problems(spec, data, rel)
     return problems
+
+
+def _undeclared_problems(spec: TemplateSpec, data: dict, rel: str) -> list[str]:
+    """template.json metrics that a shipped run never reports: a misspelt name would go unused, unnoticed."""
+    reported = {m for entry in data.values() for m in [*entry["means"], *entry.get(UNREACHED_KEY, [])]}
+    return [f'{SPEC_FILE}: metric "{m}" is in no group of {rel}' for m in spec.metrics if m not in reported]
 
 
 # -----------------------------------------------------------------------------

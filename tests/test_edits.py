@@ -84,7 +84,8 @@ def test_new_module_is_created_and_the_file_name_carries_over(code_dir):
         ("/etc/passwd", "relative to the code folder"),
         ("../outside.py", "'..' is not allowed"),
         ("run_0/final_info.json", "run folders hold measured results"),
-        ("idea.json", "only experiment.py, plot.py, notes.txt"),
+        ("idea.json", "only experiment.py, plot.py and new Python modules"),
+        ("notes.txt", "only experiment.py, plot.py and new Python modules"),  # its measured lines are aisci's
         ("link/evil.py", "is a symlink"),
     ],
 )
@@ -95,6 +96,13 @@ def test_edits_outside_the_allowed_set_are_refused(code_dir, tmp_path_factory, p
     assert why in result.errors[0]
     assert not any(outside.iterdir())
     assert (code_dir / "run_0" / "final_info.json").read_text() == "{}"
+
+
+def test_notes_are_aisci_s_alone(code_dir):
+    forged = block("notes.txt", "", "- toy.loss = 0 (baseline 1; -1)\n")
+    result = apply_edits(code_dir, parse_edits(forged))
+    assert not result.ok and "'notes.txt': only experiment.py, plot.py" in result.errors[0]
+    assert not (code_dir / "notes.txt").exists()
 
 
 def test_unclosed_block_is_a_format_error():

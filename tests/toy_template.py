@@ -53,8 +53,9 @@ def edit(path, search, replace):
     return f"{path}\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
 
 
-def step(action="run", edits="", description="", thought=""):
-    return json.dumps({"thought": thought, "action": action, "description": description, "edits": edits})
+def step(action="run", edits="", description="", thought="", label=""):
+    reply = {"thought": thought, "action": action, "label": label, "description": description, "edits": edits}
+    return json.dumps(reply)
 
 
 def label(*runs):

@@ -1,13 +1,14 @@
 """Which files in an idea's folder the model may edit or create.
 
 The model's code runs in the sandbox, but its edits are written on the host: a path must stay inside the
-code folder, follow no symlink and leave the run folders (the measured results) alone.
+code folder, follow no symlink and leave the run folders (the measured results) alone. notes.txt is aisci's:
+the model reaches it only through the label and description of its reply.
 """
 
 import re
 from pathlib import Path, PurePosixPath
 
-EDITABLE = {"experiment.py", "plot.py", "notes.txt"}
+EDITABLE = {"experiment.py", "plot.py"}
 RUN_FOLDER = re.compile(r"^run_\d+")
 
 
@@ -26,9 +27,7 @@ def resolve_editable(code_dir: Path, name: str) -> Path:
     if RUN_FOLDER.match(posix.parts[0]):
         raise PathRefused(f"{name!r}: run folders hold measured results and cannot be edited")
     if name not in EDITABLE and posix.suffix != ".py":
-        raise PathRefused(
-            f"{name!r}: only experiment.py, plot.py, notes.txt and new Python modules may be edited"
-        )
+        raise PathRefused(f"{name!r}: only experiment.py, plot.py and new Python modules may be edited")
     path = code_dir
     for part in posix.parts:
         path = path / part

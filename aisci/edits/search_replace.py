@@ -33,8 +33,8 @@ Edit files with SEARCH/REPLACE blocks. Each block names the file on its own line
 =======
 (the lines that replace them)
 >>>>>>> REPLACE
-An empty SEARCH section creates a new file. You may edit experiment.py, plot.py, notes.txt and new Python
-modules in the code folder; run folders cannot be edited."""
+An empty SEARCH section creates a new file. You may edit experiment.py, plot.py and new Python modules in
+the code folder; run folders and notes.txt cannot be edited."""
 
 
 class EditBlock(BaseModel):

@@ -5,6 +5,7 @@ steps, and keeps every step's outcome in the idea folder so the flow can resume 
 """
 
 import ast
+import base64
 import io
 import json
 import shutil
@@ -14,17 +15,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from aisci.edits import EditFormatError, apply_edits, parse_edits
-from aisci.errors import ConfigError, ExperimentFailed, FinalInfoError
-from aisci.experiment import folder, prompts
+from aisci.errors import ConfigError, ExperimentFailed, FinalInfoError, LLMResponseError
+from aisci.experiment import folder, notes, prompts, snapshot
 from aisci.experiment.folder import Attempt
+from aisci.experiment.notes import FIGURES, FigureNote
 from aisci.files import write_json
 from aisci.llm import Gateway
 from aisci.sandbox import SandboxResult, read_output_file, run_sandboxed
 from aisci.settings import Settings
 from aisci.templates import final_info_problems
 
-FIGURES = "figures"
 MAX_PNG_BYTES = 32 << 20
+MAX_IMAGE_BYTES = 5 << 20  # the smallest per-image limit among the hosted providers
+MAX_IMAGES = 20
+BASELINE_NOTE = "The template's code, unmodified."
 
 
 class ExperimentStep(BaseModel):
@@ -34,19 +38,24 @@ class ExperimentStep(BaseModel):
     action: Literal["run", "done"] = Field(
         description="run: apply the edits and run; done: experiments finished"
     )
+    label: str = Field(
+        "", max_length=200, description="a few words (at most 60 characters) naming what this run changes"
+    )
     description: str = Field(
         "", max_length=2000, description="what this run changes and tests, for the notes"
     )
     edits: str = Field("", max_length=30000, description="SEARCH/REPLACE blocks")
 
 
-class FigureNote(BaseModel):
+class FigureDescription(BaseModel):
     file: str = Field(max_length=200)
     description: str = Field(max_length=2000)
 
 
-class FigureNotes(BaseModel):
-    figures: list[FigureNote] = Field(max_length=20)
+class FigureDescriptions(BaseModel):
+    """The writing model's reply to the figure-notes step."""
+
+    figures: list[FigureDescription] = Field(max_length=MAX_IMAGES)
 
 
 class Limits(BaseModel):
@@ -72,26 +81,31 @@ class ExperimentAgent:
     # -- runs ---------------------------------------------------------------------------------------------
 
     def ensure_baseline(self) -> dict[str, Any]:
-        """run_0 with the unmodified code; run once, reused after."""
-        if folder.is_complete(self.idea_dir, 0):
-            return folder.results(self.idea_dir, 0)
-        self._set_aside_leftover(0, 1)
-        outcome = self._execute(0, 1)
-        if outcome.status != "ok":
-            raise ExperimentFailed(
-                f"the baseline run failed ({outcome.status}): {outcome.message}",
-                hint=f"see {self.idea_dir.name}/run_0.failed-*/attempt.json and `aisci template check`",
-            )
+        """run_0 with the unmodified code; run once, reused after. Its notes and snapshot are made once."""
+        if not folder.is_complete(self.idea_dir, 0):
+            self._set_aside_leftover(0, 1)
+            outcome = self._execute(0, 1)
+            if outcome.status != "ok":
+                raise ExperimentFailed(
+                    f"the baseline run failed ({outcome.status}): {outcome.message}",
+                    hint=f"see {self.idea_dir.name}/run_0.failed-*/attempt.json and `aisci template check`",
+                )
+        if not snapshot.code_dir(self.idea_dir, 0).exists() and self._code_untouched():
+            snapshot.save(self.idea_dir, 0)
+        if 0 not in notes.read_notes(self.idea_dir).runs:
+            notes.write_run(self.idea_dir, 0, notes.BASELINE_LABEL, BASELINE_NOTE)
         return folder.results(self.idea_dir, 0)
 
     def attempt(self, run: int, attempt: int) -> Attempt:
-        """Plan, edit and execute one attempt at `run`. Failures are recorded, set aside and returned."""
-        if folder.run_dir(self.idea_dir, run).exists():
-            leftover = Attempt(
-                run=run, attempt=attempt, status="error", message="an interrupted attempt's output"
-            )
-            folder.set_aside(self.idea_dir, run, leftover)
-        step = self.gateway.complete_json("coding", self._run_messages(run), ExperimentStep)
+        """Plan, edit and execute one attempt at `run`. Failures, an unusable reply among them, are recorded,
+        set aside and returned."""
+        self._set_aside_leftover(run, attempt)
+        try:
+            step = self.gateway.complete_json("coding", self._run_messages(run), ExperimentStep)
+        except LLMResponseError as exc:
+            record = Attempt(run=run, attempt=attempt, status="bad_reply", message=exc.message, reply=exc.raw)
+            folder.set_aside(self.idea_dir, run, record)
+            return record
         if step.action == "done":
             return Attempt(run=run, attempt=attempt, status="done", message=step.thought)
         edit_error = self._apply(step.edits)
@@ -101,9 +115,17 @@ class ExperimentAgent:
             return record
         outcome = self._execute(run, attempt)
         if outcome.status == "ok":
+            snapshot.save(self.idea_dir, run)
+            notes.write_run(self.idea_dir, run, step.label, step.description)
+            # run_i.py last: it marks the run complete
             shutil.copyfile(self.idea_dir / "experiment.py", self.idea_dir / f"run_{run}.py")
-            self._note_run(run, step.description)
         return outcome
+
+    def _code_untouched(self) -> bool:
+        """Nothing but the baseline has run yet, so the code is still the template's."""
+        return not any(
+            p.name.startswith("run_") and p.name.split(".")[0] != "run_0" for p in self.idea_dir.iterdir()
+        )
 
     def _set_aside_leftover(self, run: int, attempt: int) -> None:
         """Output of an attempt that died with its worker: kept, out of the new attempt's way."""
@@ -158,14 +180,14 @@ class ExperimentAgent:
             env={"AISCI_SMOKE": "1"} if self.settings.smoke else {},
         )
 
-    def _run_messages(self, run: int) -> list[dict[str, str]]:
+    def _run_messages(self, run: int) -> list[dict[str, Any]]:
         template = _read_json(self.idea_dir / "prompt.json")
         user = prompts.run_prompt(
             task=template.get("task_description", ""),
             idea=_read_json(self.idea_dir / "idea.json"),
             code=folder.read_text(self.idea_dir / "experiment.py"),
             baseline=folder.results(self.idea_dir, 0),
-            notes=folder.read_text(self.idea_dir / "notes.txt"),
+            notes=notes.read_notes(self.idea_dir).text,
             run=run,
             max_runs=self.limits.max_runs,
         )
@@ -177,41 +199,42 @@ class ExperimentAgent:
         system = "\n\n".join(filter(None, [template.get("system", ""), prompts.SYSTEM]))
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
-    def _note_run(self, run: int, description: str) -> None:
-        """The notes get the model's description and the measured numbers, never numbers the model typed."""
-        results = folder.results(self.idea_dir, run)
-        text = f"## Run {run}\n{description.strip()}\n\nMeasured results:\n"
-        text += compare(folder.results(self.idea_dir, 0), results) + "\n\n"
-        _append(self.idea_dir / "notes.txt", text)
-
     # -- plots --------------------------------------------------------------------------------------------
 
     def plots(self) -> list[str]:
         """The model labels every completed run in plot.py, which runs in the sandbox; figures are checked."""
-        runs = [f"run_{r}" for r in folder.completed_runs(self.idea_dir)]
+        runs = folder.completed_runs(self.idea_dir)
         feedback = ""
         for attempt in range(1, self.limits.max_attempts + 1):
             problem = self._plot_attempt(runs, feedback)
             if problem is None:
                 figures = sorted(p.name for p in (self.idea_dir / FIGURES).glob("*.png"))
-                self._note_figures(figures)
+                self._note_figures(figures, runs)
                 return figures
             feedback = f"\n\n## Attempt {attempt} failed\n{problem}\nFix it."
         raise ExperimentFailed(f"plot.py failed {self.limits.max_attempts} times; last problem: {problem}")
 
-    def _plot_attempt(self, runs: list[str], feedback: str) -> str | None:
+    def _plot_attempt(self, runs: list[int], feedback: str) -> str | None:
+        current = notes.read_notes(self.idea_dir)
+        listing = "\n".join(
+            f"- run_{r}: {current.runs[r].label if r in current.runs else f'Run {r}'}" for r in runs
+        )
         user = prompts.PLOT_TASK.format(
-            runs=", ".join(runs),
+            runs=listing,
             format_guide=prompts.FORMAT_GUIDE,
             code=folder.read_text(self.idea_dir / "plot.py"),
-            notes=folder.read_text(self.idea_dir / "notes.txt"),
+            notes=current.text,
         )
-        step = self.gateway.complete_json(
-            "coding", [{"role": "user", "content": user + feedback}], ExperimentStep
-        )
+        try:
+            step = self.gateway.complete_json(
+                "coding", [{"role": "user", "content": user + feedback}], ExperimentStep
+            )
+        except LLMResponseError as exc:
+            return f"Your reply could not be used: {exc.message}"
         if step.edits.strip() and (error := self._apply(step.edits)):
             return error
-        missing = [r for r in runs if r not in plot_labels(folder.read_text(self.idea_dir / "plot.py"))]
+        labelled = plot_labels(folder.read_text(self.idea_dir / "plot.py"))
+        missing = [f"run_{r}" for r in runs if f"run_{r}" not in labelled]
         if missing:
             return f"plot.py's labels dict does not name {', '.join(missing)}."
         out = self.idea_dir / FIGURES
@@ -224,31 +247,69 @@ class ExperimentAgent:
             )
         return check_figures(out)
 
-    def _note_figures(self, figures: list[str]) -> None:
-        user = prompts.FIGURES_TASK.format(
-            figures=", ".join(figures), notes=folder.read_text(self.idea_dir / "notes.txt")
+    def _note_figures(self, figures: list[str], runs: list[int]) -> None:
+        """A description of every figure: from the image itself where the model accepts images, otherwise
+        from plot.py and the data it drew; the notes say which."""
+        shown = self._images(figures) if self.gateway.supports_images("writing") else {}
+        if shown:
+            messages = self._figure_messages_with_images(figures, shown)
+        else:
+            messages = self._figure_messages_from_data(figures, runs)
+        try:
+            reply = self.gateway.complete_json("writing", messages, FigureDescriptions)
+            described = {Path(f.file).name: f.description for f in reply.figures}
+        except LLMResponseError:
+            described = {}
+        notes.write_figures(
+            self.idea_dir,
+            [
+                FigureNote(file=f"{FIGURES}/{name}", description=described.get(name, ""), seen=name in shown)
+                for name in figures
+            ],
         )
-        notes = self.gateway.complete_json("writing", [{"role": "user", "content": user}], FigureNotes)
-        described = {n.file: n.description for n in notes.figures}
-        text = "## Figures\n" + "".join(
-            f"- {FIGURES}/{name}: {described.get(name, '(no description)')}\n" for name in figures
+
+    def _images(self, figures: list[str]) -> dict[str, str]:
+        """name -> data URL, for each figure small enough to send."""
+        urls = {}
+        for name in figures[:MAX_IMAGES]:
+            try:
+                data = read_output_file(self.idea_dir / FIGURES, name, MAX_IMAGE_BYTES)
+            except FinalInfoError:
+                continue
+            urls[name] = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+        return urls
+
+    def _figure_messages_with_images(self, figures: list[str], shown: dict[str, str]) -> list[dict[str, Any]]:
+        task = prompts.FIGURES_SEEN.format(
+            figures=", ".join(figures), notes=notes.read_notes(self.idea_dir).text
         )
-        _append(self.idea_dir / "notes.txt", text + "\n")
+        parts: list[dict[str, Any]] = [{"type": "text", "text": task}]
+        for name, url in shown.items():
+            parts.append({"type": "text", "text": f"Figure file: {FIGURES}/{name}"})
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+        return [{"role": "user", "content": parts}]
+
+    def _figure_messages_from_data(self, figures: list[str], runs: list[int]) -> list[dict[str, Any]]:
+        plot_source = folder.read_text(self.idea_dir / "plot.py")
+        # about three characters a token: the results may take up to two thirds of the window
+        budget = max(2000, 2 * self.gateway.context_window("writing") - len(plot_source))
+        user = prompts.FIGURES_FROM_DATA.format(
+            figures=", ".join(figures),
+            code=plot_source,
+            results=_results_text(self.idea_dir, runs, budget),
+            notes=notes.read_notes(self.idea_dir).text,
+        )
+        return [{"role": "user", "content": user}]
 
 
-def compare(baseline: dict[str, Any], results: dict[str, Any]) -> str:
-    """One line per metric: the run's value, the baseline's and the relative change."""
-    lines = []
-    for group, value in results.items():
-        base = baseline.get(group, {}).get("means", {})
-        for metric, number in value["means"].items():
-            line = f"- {group}.{metric} = {number:.6g}"
-            ref = base.get(metric)
-            if isinstance(ref, int | float) and not isinstance(ref, bool):
-                change = f", {100 * (number - ref) / abs(ref):+.1f}%" if ref else ""
-                line += f" (baseline {ref:.6g}{change})"
-            lines.append(line)
-    return "\n".join(lines)
+def _results_text(idea_dir: Path, runs: list[int], budget: int) -> str:
+    """Each run's final_info.json, compact, cut to `budget` characters."""
+    text = "\n".join(
+        f"run_{r}: {json.dumps(folder.results(idea_dir, r), separators=(',', ':'))}" for r in runs
+    )
+    if len(text) <= budget:
+        return text
+    return text[:budget] + "\n(cut here; the notes' measured lines summarise every run)"
 
 
 def plot_labels(source: str) -> set[str]:
@@ -290,11 +351,6 @@ def check_figures(out: Path) -> str | None:
 
 def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def _append(path: Path, text: str) -> None:
-    with path.open("a", encoding="utf-8") as f:
-        f.write(text)
 
 
 def _free_name(parent: Path, name: str) -> Path:

@@ -1,9 +1,12 @@
 """What an idea folder says about its experiments: the disk is the state, so a stage resumes where it stopped.
 
 run_0/            the baseline
-run_3/            a completed run: final_info.json, and run_3.py beside it holds the exact code
-run_4.failed-1/   attempt 1 of run 4 failed; attempt.json says how (never deleted)
-notes.txt         what each run tested, its measured results, and the figures
+run_3/            a completed run: final_info.json, config.json where the template writes one, and code/,
+                  every code and data file the run could read (aisci.experiment.snapshot)
+run_3.py          run 3's experiment.py; written last, it marks the run complete
+run_4.failed-1/   attempt 1 of run 4 failed; attempt.json says how, with the raw reply if it was unusable
+notes.txt         what each run tested, its measured results, and the figures (aisci.experiment.notes)
+figures/          the PNGs plot.py drew from the completed runs
 """
 
 import json
@@ -26,8 +29,11 @@ class Attempt(BaseModel):
 
     run: int
     attempt: int
-    status: Literal["ok", "done", "failed", "timeout", "oom", "error", "edit_error", "bad_results"]
+    status: Literal[
+        "ok", "done", "failed", "timeout", "oom", "error", "edit_error", "bad_results", "bad_reply"
+    ]
     message: str = ""
+    reply: str = ""  # bad_reply: the model's raw reply, still invalid after the repair round
     stderr_tail: str = ""
     duration_s: float = 0.0
 

@@ -32,15 +32,18 @@ RUN_TASK = """{task}
 {notes}
 
 You have {remaining} of {max_runs} runs left; this is run {run}. Decide what run {run} should test and reply
-with action "run", a one-paragraph description of the run for the notes, and the SEARCH/REPLACE edits. Reply
-with action "done" when the runs so far answer the idea's question."""
+with action "run", a label of a few words naming what the run changes (at most 60 characters, such as "cosine
+noise schedule"; tables and legends show it), a one-paragraph description of the run for the notes, and the
+SEARCH/REPLACE edits. aisci adds the measured results to the notes itself. Reply with action "done" when the
+runs so far answer the idea's question."""
 
 RETRY = """
 ## Attempt {attempt} of run {run} failed
 {failure}
 Fix the problem and reply with new edits for run {run}."""
 
-PLOT_TASK = """Edit plot.py so its `labels` dict names every completed run, with a short legend name for each:
+PLOT_TASK = """Edit plot.py so its `labels` dict names every completed run, with its label from the notes as
+the legend name:
 {runs}
 Runs not listed are left out of the figures. plot.py runs as `python plot.py --out_dir=figures` and must write
 PNG files into that folder.
@@ -58,10 +61,29 @@ PNG files into that folder.
 
 Reply with action "run", a description, and the edits."""
 
-FIGURES_TASK = """These figures were made from the runs described in the notes. For each figure, write what it
-shows and what a reader should conclude, for the paper's writer.
+FIGURES_SEEN = """These figures were made from the runs described in the notes; each image follows its file
+name. For each figure, write what it shows and what a reader should conclude, for the paper's writer. Say only
+what you can see in the image.
 
 Figures: {figures}
+
+## Notes
+{notes}"""
+
+FIGURES_FROM_DATA = """These figures were made from the runs described in the notes, by plot.py below. You
+cannot see them: describe each one from plot.py's code and the data it reads, for the paper's writer (what is
+plotted against what, for which runs, and what the numbers say a reader should conclude). Do not claim
+details of the curves that the data below does not give.
+
+Figures: {figures}
+
+## plot.py
+```python
+{code}
+```
+
+## The runs' results (final_info.json)
+{results}
 
 ## Notes
 {notes}"""
@@ -90,4 +112,9 @@ def failure_text(attempt: Attempt) -> str:
         return f"The run ran out of memory: {attempt.message}. Use less memory."
     if attempt.status in ("edit_error", "bad_results"):
         return attempt.message
+    if attempt.status == "bad_reply":
+        return (
+            f"Your reply could not be used: {attempt.message}\nIt began:\n```\n{attempt.reply[:2000]}\n```\n"
+            "Reply with one JSON object of the requested form."
+        )
     return f"{attempt.message}\nThe end of stderr:\n```\n{attempt.stderr_tail[-4000:]}\n```"

@@ -2,7 +2,9 @@
 
 A small MLP predicts the noise added at a random step t of a fixed forward process; sampling runs the learned
 reverse chain from pure Gaussian noise. Per dataset the run reports the training time, the held-out noise
-prediction loss, the sampling time and a k-nearest-neighbour estimate of KL(real || generated).
+prediction loss, the sampling time and a k-nearest-neighbour estimate of KL(real || generated). The
+configuration it used goes to config.json: the settings, the data sizes, the estimator's k, n and m and the
+network's size.
 
 Usage: python experiment.py --out_dir=run_0
 Set AISCI_SMOKE=1 for a CPU check that finishes in seconds; its results are marked `"smoke": true`.
@@ -37,6 +39,7 @@ class Config:
     hidden_layers: int = 3
     embedding_dim: int = 128  # sinusoidal features per input (x, y and t each)
     num_timesteps: int = 100
+    beta_schedule: str = "linear"  # how beta grows from beta_start to beta_end over the steps
     beta_start: float = 1e-4
     beta_end: float = 0.02
     ema_decay: float = 0.995  # sampling uses an exponential moving average of the weights
@@ -131,6 +134,8 @@ class NoiseSchedule:
     """The DDPM forward process q(x_t | x_0) with a linear beta schedule (Ho et al., 2020)."""
 
     def __init__(self, cfg: Config, device: str):
+        if cfg.beta_schedule != "linear":
+            raise ValueError(f"unknown beta_schedule {cfg.beta_schedule!r}")
         self.num_timesteps = cfg.num_timesteps
         self.betas = torch.linspace(cfg.beta_start, cfg.beta_end, cfg.num_timesteps, device=device)
         self.alphas = 1.0 - self.betas
@@ -227,6 +232,13 @@ def train_one(name: str, cfg: Config, device: str) -> tuple[dict, dict]:
     samples = schedule.sample(ema, cfg.n_eval, generator, device).cpu().numpy()
     inference_time = time.time() - start
     kl = knn_kl_divergence(held_out, samples, cfg.knn_k)
+    setup = {  # what the run actually used, beyond the configuration
+        "n_train": len(train),
+        "kl_k": cfg.knn_k,
+        "kl_n_real": len(held_out),
+        "kl_m_generated": len(samples),
+        "n_params": sum(p.numel() for p in model.parameters()),
+    }
 
     means = {
         "training_time": training_time,
@@ -234,7 +246,7 @@ def train_one(name: str, cfg: Config, device: str) -> tuple[dict, dict]:
         "inference_time": inference_time,
         "kl_divergence": kl,
     }
-    return means, {"train_losses": train_losses, "samples": samples, "real": held_out}
+    return means, {"train_losses": train_losses, "samples": samples, "real": held_out, "setup": setup}
 
 
 def main() -> None:
@@ -249,7 +261,7 @@ def main() -> None:
     if smoke:
         torch.set_num_threads(1)  # tiny ops: thread hand-offs cost more than they save, worst on a shared CPU
 
-    final_info, curves, arrays = {}, {}, {}
+    final_info, curves, arrays, setup = {}, {}, {}, {}
     for name in DATASETS:
         means, extras = train_one(name, cfg, device)
         print(f"{name}: " + ", ".join(f"{k}={v:.4f}" for k, v in means.items()), flush=True)
@@ -259,8 +271,11 @@ def main() -> None:
         curves[name] = extras["train_losses"]
         arrays[f"{name}_samples"] = extras["samples"]
         arrays[f"{name}_real"] = extras["real"]
+        setup[name] = extras["setup"]
 
     (out_dir / "final_info.json").write_text(json.dumps(final_info, indent=2))
+    config = {**asdict(cfg), "datasets": list(DATASETS), "device": device, "smoke": smoke, "setup": setup}
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2))
     all_results = {"config": asdict(cfg), "device": device, "smoke": smoke, "train_losses": curves}
     (out_dir / "all_results.json").write_text(json.dumps(all_results))
     np.savez_compressed(out_dir / "samples.npz", **arrays)

@@ -5,8 +5,9 @@ sequence `a op b =` and the model predicts the result from the last position. Wi
 validation accuracy often jumps to 100% long after the training set is memorised (Power et al., 2022).
 
 Per task and seed the run records the final training and validation loss and accuracy on the full splits and
-`step_val_acc_99`: the first evaluated step at which validation accuracy reaches 99%, or the number of training
-steps when it never does (so the metric stays numeric; compare it with `train_steps`).
+`step_val_acc_99`: the first evaluated step at which validation accuracy reaches 99%. When some seed of a task
+never reaches it, the task's group leaves the metric out of "means" and lists it under "unreached". The
+configuration it used goes to config.json, with the size of each task's splits.
 
 Usage: python experiment.py --out_dir=run_0
 Set AISCI_SMOKE=1 for a CPU check that finishes in seconds; its results are marked `"smoke": true`.
@@ -167,7 +168,7 @@ def train_one(task: str, seed: int, cfg: Config, device: str) -> tuple[dict, dic
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / cfg.warmup_steps))
 
     curves = {"step": [], "train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
-    step_val_acc_99 = cfg.train_steps
+    step_val_acc_99 = None
     start = time.time()
     for step in range(1, cfg.train_steps + 1):
         batch = torch.randint(0, len(x_train), (cfg.batch_size,), device=device)
@@ -181,7 +182,7 @@ def train_one(task: str, seed: int, cfg: Config, device: str) -> tuple[dict, dic
             val_loss, val_acc = evaluate(model, x_val, y_val)
             for key, value in zip(curves, (step, train_loss, train_acc, val_loss, val_acc)):
                 curves[key].append(value)
-            if val_acc >= 0.99 and step_val_acc_99 == cfg.train_steps:
+            if val_acc >= 0.99 and step_val_acc_99 is None:
                 step_val_acc_99 = step
 
     train_loss, train_acc = evaluate(model, x_train, y_train)
@@ -194,7 +195,7 @@ def train_one(task: str, seed: int, cfg: Config, device: str) -> tuple[dict, dic
         "step_val_acc_99": step_val_acc_99,
         "train_time": time.time() - start,
     }
-    return metrics, curves
+    return metrics, {**curves, "n_train": len(x_train), "n_val": len(x_val)}
 
 
 def main() -> None:
@@ -209,24 +210,33 @@ def main() -> None:
     if smoke:
         torch.set_num_threads(1)  # tiny ops: thread hand-offs cost more than they save, worst on a shared CPU
 
-    final_info, all_curves = {}, {}
+    final_info, all_curves, sizes = {}, {}, {}
     for task in TASKS:
         per_seed = []
         for seed in cfg.seeds:
             metrics, curves = train_one(task, seed, cfg, device)
-            print(f"{task} seed {seed}: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()), flush=True)
+            print(f"{task} seed {seed}: {metrics}", flush=True)
             per_seed.append(metrics)
+            sizes[task] = {"n_train": curves.pop("n_train"), "n_val": curves.pop("n_val")}
             all_curves[f"{task}_{seed}"] = curves
-        values = {key: np.array([m[key] for m in per_seed], dtype=float) for key in per_seed[0]}
+        # a step that some seed never reached has no mean: it is listed as unreached instead
+        unreached = [key for key in per_seed[0] if any(m[key] is None for m in per_seed)]
+        values = {
+            key: np.array([m[key] for m in per_seed], dtype=float) for key in per_seed[0] if key not in unreached
+        }
         final_info[task] = {"means": {key: float(v.mean()) for key, v in values.items()}}
         if len(cfg.seeds) > 1:
             final_info[task]["stderrs"] = {
                 key: float(v.std(ddof=1) / math.sqrt(len(v))) for key, v in values.items()
             }
+        if unreached:
+            final_info[task]["unreached"] = unreached
         if smoke:
             final_info[task]["smoke"] = True  # never to be read as a full result
 
     (out_dir / "final_info.json").write_text(json.dumps(final_info, indent=2))
+    config = {**asdict(cfg), "n_seeds": len(cfg.seeds), "device": device, "smoke": smoke, "tasks": sizes}
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2))
     all_results = {"config": asdict(cfg), "device": device, "smoke": smoke, "curves": all_curves}
     (out_dir / "all_results.json").write_text(json.dumps(all_results))
 

@@ -2,6 +2,7 @@
 
 A small decoder-only transformer learns next-character prediction. The run reports the final training loss, the
 best validation loss over the periodic evaluations, the training time and the sampling speed in tokens per second.
+The configuration it used goes to config.json, with the corpus split sizes and the parameter count.
 
 Usage: python experiment.py --out_dir=run_0
 Set AISCI_SMOKE=1 for a CPU check that finishes in seconds; its results are marked `"smoke": true`.
@@ -252,7 +253,13 @@ def train(cfg: Config, device: str) -> tuple[dict, dict]:
         "train_time": train_time,
         "inference_tokens_per_s": tokens_per_s,
     }
-    return metrics, {"curves": curves, "sample": data.decode(sample[0].tolist())}
+    setup = {
+        "vocab_size": data.vocab_size,
+        "n_train_chars": len(data.splits["train"]),
+        "n_val_chars": len(data.splits["val"]),
+        "n_params": sum(p.numel() for p in model.parameters()),
+    }
+    return metrics, {"curves": curves, "sample": data.decode(sample[0].tolist()), "setup": setup}
 
 
 def main() -> None:
@@ -274,6 +281,8 @@ def main() -> None:
         final_info[DATASET]["smoke"] = True  # never to be read as a full result
 
     (out_dir / "final_info.json").write_text(json.dumps(final_info, indent=2))
+    config = {**asdict(cfg), "dataset": DATASET, "device": device, "smoke": smoke, **extras.pop("setup")}
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2))
     all_results = {"config": asdict(cfg), "device": device, "smoke": smoke, DATASET: extras}
     (out_dir / "all_results.json").write_text(json.dumps(all_results))
 

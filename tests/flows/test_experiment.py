@@ -1,11 +1,15 @@
 """The experiment stage under Prefect, with the scripted model and the local sandbox backend."""
 
+import base64
 import json
 
 import pytest
 from toy_template import FIGURES, edit, label, make_toy_template, step
 
 from aisci.errors import ExperimentFailed, LLMAuthError
+from aisci.experiment import Attempt
+from aisci.experiment.config import run_config
+from aisci.experiment.notes import FigureNote, RunNote, read_notes
 from aisci.settings import get_settings
 
 
@@ -27,7 +31,12 @@ def idea(tmp_path, scripted, monkeypatch):
 
 
 def prompts(scripted):
-    return ["\n".join(m["content"] for m in r["body"]["messages"]) for r in scripted.requests]
+    """Each request's text, image parts left out."""
+
+    def text(content):
+        return content if isinstance(content, str) else "\n".join(p.get("text", "") for p in content)
+
+    return ["\n".join(text(m["content"]) for m in r["body"]["messages"]) for r in scripted.requests]
 
 
 def test_first_run_succeeds_with_a_fuzzy_edit_notes_and_labelled_plots(prefect_harness, scripted, idea):
@@ -35,22 +44,99 @@ def test_first_run_succeeds_with_a_fuzzy_edit_notes_and_labelled_plots(prefect_h
 
     fix_lr = edit("experiment.py", "LR  =  0.1", "LR = 0.03")  # wrong spacing: matched ignoring whitespace
     scripted.add(
-        {"contains": "this is run 1", "reply": step(edits=fix_lr, description="Lower the LR to 0.03.")}
+        {
+            "contains": "this is run 1",
+            "reply": step(edits=fix_lr, label="lower learning rate", description="Lower the LR to 0.03."),
+        }
     )
     summary = run_experiments(str(idea), max_runs=3)
     assert summary.runs == [1] and summary.figures == ["loss.png"]
     assert summary.ended_by == "the model, before run 2"
     assert json.loads((idea / "run_1" / "final_info.json").read_text()) == {"toy": {"means": {"loss": 0.0}}}
     assert "LR = 0.03" in (idea / "run_1.py").read_text()
-    notes = (idea / "notes.txt").read_text()
-    assert "## Run 1\nLower the LR to 0.03." in notes
-    assert "- toy.loss = 0 (baseline 0.0049, -100.0%)" in notes
-    assert "- figures/loss.png: Loss per run: tuning the LR removes it." in notes
+
+    notes = read_notes(idea)
+    assert notes.runs == {
+        0: RunNote(run=0, label="Baseline", description="The template's code, unmodified."),
+        1: RunNote(run=1, label="lower learning rate", description="Lower the LR to 0.03."),
+    }
+    # a change against a baseline that falls to zero is a difference, never -100%
+    assert "- toy.loss = 0 (baseline 0.0049; -0.0049)" in notes.text
+    assert notes.figures == [
+        FigureNote(file="figures/loss.png", description="Loss per run: tuning the LR removes it.", seen=False)
+    ]
+    figure_prompt = prompts(scripted)[-1]
+    assert "cannot see them" in figure_prompt and "ax.bar(" in figure_prompt  # plot.py's source
+    assert '"run_1": "lower learning rate"' not in figure_prompt  # labels reach plot.py through its edit
+    assert "- run_1: lower learning rate" in prompts(scripted)[-2]  # the plot prompt names each run's label
     assert '"run_1": "LR run_1"' in (idea / "plot.py").read_text()
     assert (idea / "figures" / "loss.png").stat().st_size > 1000
     assert (idea / "transcript.jsonl").exists()
+    assert run_config(idea, 0) == {"LR": 0.1} and run_config(idea, 1) == {"LR": 0.03}
     again = run_experiments(str(idea), max_runs=3)  # complete: nothing is asked again
     assert again == summary and len(scripted.requests) == 4
+
+
+def test_a_run_keeps_every_code_file_it_used(prefect_harness, scripted, idea):
+    from flows.experiment import run_experiments
+
+    helper = edit("schedules.py", "", "def learning_rate():\n    return 0.03")
+    use_it = edit("experiment.py", "LR = 0.1", "from schedules import learning_rate\n\nLR = learning_rate()")
+    scripted.add(
+        {"contains": "this is run 1", "reply": step(edits=helper + use_it, label="LR from a module")}
+    )
+    assert run_experiments(str(idea), max_runs=2).runs == [1]
+    code = idea / "run_1" / "code"
+    assert sorted(p.relative_to(code).as_posix() for p in code.rglob("*") if p.is_file()) == [
+        "experiment.py",
+        "plot.py",
+        "prompt.json",
+        "schedules.py",
+    ]
+    assert "from schedules import learning_rate" in (code / "experiment.py").read_text()
+    assert (code / "schedules.py").read_text() == "def learning_rate():\n    return 0.03\n"
+    assert "schedules" not in (idea / "run_0" / "code" / "experiment.py").read_text()
+    assert (idea / "run_1.py").read_text() == (code / "experiment.py").read_text()
+
+
+def test_an_invalid_reply_is_a_failed_attempt_fed_back(prefect_harness, scripted, idea):
+    from flows.experiment import run_experiments
+
+    scripted.add(
+        {
+            "contains": "Attempt 1 of run 1 failed",
+            "reply": step(edits=edit("experiment.py", "LR = 0.1", "LR = 0.05"), label="LR 0.05"),
+        },
+        {"contains": "this is run 1", "reply": "I would rather chat about the weather."},
+    )
+    summary = run_experiments(str(idea), max_runs=2)
+    assert summary.runs == [1]
+    failed = Attempt.model_validate_json((idea / "run_1.failed-1" / "attempt.json").read_text())
+    assert failed.status == "bad_reply" and failed.reply == "I would rather chat about the weather."
+    retry = next(p for p in prompts(scripted) if "Attempt 1 of run 1 failed" in p)
+    assert "Your reply could not be used" in retry and "chat about the weather" in retry
+    assert read_notes(idea).runs[1].label == "LR 0.05"
+
+
+def test_a_vision_model_is_shown_each_figure(prefect_harness, scripted, idea, monkeypatch):
+    from flows.experiment import run_experiments
+
+    monkeypatch.setenv("AISCI_MODELS__WRITING", "openai/gpt-4o")  # litellm knows it takes images
+    get_settings.cache_clear()
+    scripted.add(
+        {"contains": "this is run 1", "reply": step(edits=edit("experiment.py", "LR = 0.1", "LR = 0.03"))}
+    )
+    run_experiments(str(idea), max_runs=2)
+
+    figure_request = next(r for r in scripted.requests if "These figures were made" in json.dumps(r["body"]))
+    parts = figure_request["body"]["messages"][0]["content"]
+    image = base64.b64encode((idea / "figures" / "loss.png").read_bytes()).decode()
+    assert parts[1] == {"type": "text", "text": "Figure file: figures/loss.png"}
+    assert parts[2]["image_url"]["url"] == f"data:image/png;base64,{image}"
+    assert read_notes(idea).figures[0].seen is True
+    assert "(seen): Loss per run" in (idea / "notes.txt").read_text()
+    transcript = (idea / "transcript.jsonl").read_text()
+    assert image[:100] not in transcript and "[figures/loss.png: " in transcript
 
 
 def test_a_crash_is_fed_back_and_fixed(prefect_harness, scripted, idea):
