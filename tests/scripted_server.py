@@ -9,11 +9,13 @@ A script is a list of rules, tried in order; the first that matches the request 
     {"status": 400, "code": "...", "message": "..."}   ... with its `code` (also `type`, `param`)
     {"raw": "not json", "times": 1}            a malformed body with status 200
     {"usage": [1000, 500], "reply": "..."}     the token counts to report
+    {"delay_s": 0.2, "reply": "..."}           answered after a delay, like a model that takes its time
 
 `times` limits how often a rule answers (default: always). A request no rule answers gets a 500 that names it.
 """
 
 import json
+import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,7 @@ class ScriptedServer(LoopbackServer):
             error = {"message": rule.get("message", f"scripted {rule['status']}"), "type": "scripted"}
             error |= {k: rule[k] for k in ("type", "code", "param") if k in rule}
             return rule["status"], {"error": error}, {}
+        time.sleep(rule.get("delay_s", 0))
         if "raw" in rule:
             return 200, rule["raw"], {}
         prompt, completion = rule.get("usage", [len(json.dumps(body)) // 4, len(rule["reply"]) // 4])

@@ -1,0 +1,105 @@
+"""The budget ledger: parallel ideas of one sweep share one hard cap, over litellm's real path."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from aisci.errors import BudgetExceeded
+from aisci.llm import Gateway
+from aisci.llm.ledger import Ledger
+from aisci.settings import LLMOptions, RoleModels, Settings
+
+USER = [{"role": "user", "content": "Propose one experiment."}]
+PRICED = "openai/gpt-4o"  # litellm's price map: $2.5 per 1M prompt tokens, $10 per 1M completion tokens
+MAX_TOKENS = 400  # worst case per call: 400 * $10/1M = $0.004, plus the prompt
+
+
+def make_sweep(tmp_path, ideas):
+    sweep = tmp_path / "sweep"
+    for name in ideas:
+        (sweep / name).mkdir(parents=True)
+        (sweep / name / "idea.json").write_text(json.dumps({"name": name}))
+    return sweep
+
+
+def spend(settings, idea_dir):
+    """Calls until the ledger says stop; what this idea's gateway paid."""
+    gateway = Gateway(settings, idea_dir)
+    calls = 0
+    try:
+        while True:
+            gateway.complete("coding", USER, max_tokens=MAX_TOKENS)
+            calls += 1
+    except BudgetExceeded as stop:
+        return calls, gateway.spent_usd, stop.message
+
+
+def priced(scripted, **updates):
+    return Settings(models=RoleModels(default=PRICED), llm=LLMOptions(api_base=scripted.url), **updates)
+
+
+def test_four_parallel_ideas_never_pass_the_sweep_budget(scripted, tmp_path):
+    scripted.add({"reply": "an experiment", "usage": [30, 300], "delay_s": 0.05})  # $0.003075 a call
+    budget = 0.05
+    sweep = make_sweep(tmp_path, [f"idea_{i}" for i in range(4)])
+    settings = priced(scripted, budget_usd=budget)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda name: spend(settings, sweep / name), [f"idea_{i}" for i in range(4)]))
+    state = Ledger(sweep).state()
+    spent = sum(paid for _, paid, _ in results)
+    print(f"\n4 parallel ideas: spent ${spent:.6f} of ${budget:.2f} in {sum(c for c, _, _ in results)} calls")
+    assert spent == pytest.approx(state.spent_usd) and state.reserved == []
+    assert spent <= budget
+    assert spent > budget - 0.0045  # stops only when the next worst case no longer fits
+    assert all(calls > 0 for calls, _, _ in results)  # every idea got its share, none starved
+    assert all("the run has spent" in message for _, _, message in results)
+    assert state.idea_spent_usd == pytest.approx({f"idea_{i}": r[1] for i, r in enumerate(results)})
+
+
+def test_each_idea_has_its_own_cap_and_a_higher_budget_resumes(scripted, tmp_path):
+    scripted.add({"reply": "an experiment", "usage": [30, 300]})
+    sweep = make_sweep(tmp_path, ["a", "b"])
+    settings = priced(scripted, budget_usd=1.0, idea_budget_usd=0.02)
+    calls, paid, message = spend(settings, sweep / "a")
+    assert paid <= 0.02 and message.startswith("idea a has spent")
+    assert spend(settings, sweep / "b")[1] <= 0.02
+    before = len(scripted.requests)
+    resumed = spend(priced(scripted, budget_usd=1.0, idea_budget_usd=0.03), sweep / "a")
+    assert resumed[0] > 0 and len(scripted.requests) > before
+    assert paid < resumed[1] <= 0.03  # the gateway's spend, read back from the idea's transcript
+    assert Ledger(sweep).state().idea_spent_usd["a"] == pytest.approx(resumed[1])
+
+
+def test_a_call_whose_worst_case_does_not_fit_is_never_sent(scripted, tmp_path):
+    scripted.add({"reply": "cheap", "usage": [10, 10]})
+    gateway = Gateway(priced(scripted, budget_usd=0.003), tmp_path)
+    with pytest.raises(BudgetExceeded, match=r"could cost up to \$0\.004"):
+        gateway.complete("coding", USER, max_tokens=MAX_TOKENS)
+    assert scripted.requests == [] and not (tmp_path / "transcript.jsonl").exists()
+
+
+def test_a_dead_process_reservation_counts_as_spent(tmp_path):
+    code = (
+        "import os, sys; from pathlib import Path; from aisci.llm.ledger import Ledger;"
+        "Ledger(Path(sys.argv[1])).reserve(0.5, budget=1.0); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, env=os.environ)
+    ledger = Ledger(tmp_path)
+    assert ledger.state().spent_usd == pytest.approx(0.5)  # its call may have been billed
+    started = time.monotonic()
+    with pytest.raises(BudgetExceeded):
+        ledger.reserve(0.6, budget=1.0)
+    assert time.monotonic() - started < 1
+
+
+def test_a_sweep_without_a_ledger_starts_from_its_transcripts(tmp_path):
+    sweep = make_sweep(tmp_path, ["a"])
+    (sweep / "a" / "transcript.jsonl").write_text(json.dumps({"cost_usd": 0.25}) + "\n")
+    (sweep / "transcript.jsonl").write_text(json.dumps({"cost_usd": 0.5}) + "\n")
+    state = Ledger(sweep).state()
+    assert state.spent_usd == pytest.approx(0.75) and state.idea_spent_usd == {"a": 0.25}
