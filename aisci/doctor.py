@@ -1,7 +1,8 @@
 """Preflight checks: what a run needs, checked before it spends anything.
 
-`aisci doctor` prints them; every run calls `preflight()`, so a missing LaTeX or model key is found before
-the first paid call, not after the experiments.
+`aisci doctor` prints them all; every command and flow that can spend calls `preflight(settings, stage)`,
+which checks what that stage needs, so a missing LaTeX or model key is found before the first paid call,
+not after the experiments.
 """
 
 import shutil
@@ -12,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from aisci.errors import AisciError, ConfigError, SandboxError
-from aisci.settings import ROLES, Settings
+from aisci.settings import ROLES, Role, Settings
 
 DEFAULT_IMAGE = Settings.model_fields["sandbox_image"].default
 
@@ -38,6 +39,27 @@ class Check(BaseModel):
     fix: str | None = None
 
 
+class Needs(BaseModel):
+    """What one stage uses, so its preflight checks that and no more."""
+
+    roles: tuple[Role, ...] = ROLES
+    tools: tuple[str, ...] = tuple(LATEX_TOOLS)
+    sandbox: bool = True
+    literature: bool = True
+
+
+Stage = Literal["ideas", "experiment", "write", "review", "idea", "sweep"]
+STAGES: dict[str, Needs] = {
+    "ideas": Needs(roles=("ideation",), tools=(), sandbox=False),
+    "experiment": Needs(roles=("coding",), tools=(), literature=False),
+    "write": Needs(roles=("writing",), sandbox=False),
+    "review": Needs(roles=("review",), tools=("pdftotext",), sandbox=False, literature=False),
+    "idea": Needs(),
+    "sweep": Needs(),
+}
+_passed: dict[tuple[str, str], list[Check]] = {}  # (stage, settings) → checks this process already passed
+
+
 def check_python() -> Check:
     version = ".".join(map(str, sys.version_info[:3]))
     if sys.version_info >= MIN_PYTHON:
@@ -45,9 +67,10 @@ def check_python() -> Check:
     return Check(name="python", status="fail", detail=version, fix="use Python 3.11 or newer")
 
 
-def check_tools() -> list[Check]:
+def check_tools(tools: tuple[str, ...] = tuple(LATEX_TOOLS)) -> list[Check]:
     checks = []
-    for tool, package in LATEX_TOOLS.items():
+    for tool in tools:
+        package = LATEX_TOOLS[tool]
         path = shutil.which(tool)
         if path:
             checks.append(Check(name=tool, status="ok", detail=path))
@@ -87,14 +110,14 @@ def check_sandbox(settings: Settings) -> Check:
     return Check(name="sandbox", status="ok", detail=f"{image} (recipe {recipe})")
 
 
-def check_models(settings: Settings) -> list[Check]:
+def check_models(settings: Settings, roles: tuple[Role, ...] = ROLES) -> list[Check]:
     """One tiny call per distinct model the roles use."""
     from aisci.llm import Gateway
 
     gateway = Gateway(settings, run_dir=None, budget_usd=0)
     checks = []
-    for model in dict.fromkeys(settings.model_for(role) for role in ROLES):
-        role = next(r for r in ROLES if settings.model_for(r) == model)
+    for model in dict.fromkeys(settings.model_for(role) for role in roles):
+        role = next(r for r in roles if settings.model_for(r) == model)
         name = f"model {model}"
         try:
             reply = gateway.complete(role, [{"role": "user", "content": "Reply with: OK"}], max_tokens=3)
@@ -159,20 +182,32 @@ def check_workspace(settings: Settings) -> list[Check]:
     ]
 
 
-def run_checks(settings: Settings, models: bool = True) -> list[Check]:
-    checks = [check_python(), *check_tools(), check_sandbox(settings)]
+def run_checks(settings: Settings, models: bool = True, needs: Needs | None = None) -> list[Check]:
+    needs = needs or Needs()
+    checks = [check_python(), *check_tools(needs.tools)]
+    if needs.sandbox:
+        checks.append(check_sandbox(settings))
     if models:
-        checks += check_models(settings)
-    checks.append(check_semantic_scholar(settings))
+        checks += check_models(settings, needs.roles)
+    if needs.literature:
+        checks.append(check_semantic_scholar(settings))
     checks += check_workspace(settings)
     return checks
 
 
-def preflight(settings: Settings) -> list[Check]:
-    """The checks every run makes first; raises ConfigError listing what is missing."""
-    checks = run_checks(settings)
+def preflight(settings: Settings, stage: Stage = "sweep") -> list[Check]:
+    """What `stage` needs, checked before it spends; raises ConfigError listing what is missing.
+
+    Checks that passed are not repeated in this process: a sweep's ideas, and their stages, do not ping
+    every model again."""
+    fingerprint = settings.model_dump_json()
+    done = _passed.get((stage, fingerprint)) or _passed.get(("sweep", fingerprint))
+    if done is not None:
+        return done
+    checks = run_checks(settings, needs=STAGES[stage])
     failed = [c for c in checks if c.status == "fail"]
     if failed:
         lines = "\n".join(f"  - {c.name}: {c.detail}" + (f" (fix: {c.fix})" if c.fix else "") for c in failed)
-        raise ConfigError(f"this run cannot start:\n{lines}", hint="`aisci doctor` shows every check")
+        raise ConfigError(f"the {stage} cannot start:\n{lines}", hint="`aisci doctor` shows every check")
+    _passed[(stage, fingerprint)] = checks
     return checks

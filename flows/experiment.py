@@ -18,6 +18,7 @@ from aisci.settings import get_settings
 from aisci.storage import idea_path
 from flows.gpu import SUMMARY, gpu_slot
 from tasks.experiment import AttemptFailed, attempt_run, make_plots, run_baseline
+from tasks.preflight import preflight_checks
 
 
 class ExperimentSummary(BaseModel):
@@ -32,6 +33,7 @@ def run_experiments(
     idea_dir: str, max_runs: int = 5, max_attempts: int = 4, gpus: list[int] | None = None
 ) -> ExperimentSummary:
     """The stage as its own flow run: what the GPU work pool runs, and `aisci experiment`."""
+    preflight_checks(get_settings(), "experiment")
     return experiments(idea_dir, max_runs, max_attempts, gpus)
 
 

@@ -28,6 +28,7 @@ from tasks.idea import (
     writeup_stage,
 )
 from tasks.ideas import NoveltyOptions
+from tasks.preflight import preflight_checks
 
 
 class IdeaOptions(BaseModel):
@@ -62,6 +63,7 @@ def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
     options = options or IdeaOptions()
     folder = Path(idea_dir).resolve()
     idea = Idea.model_validate(json.loads((folder / "idea.json").read_text()))
+    preflight_checks(get_settings(), "idea")
     workspace = get_settings().workspace
     Archive(workspace, idea.template).add(idea)  # an idea written by hand joins the archive too
     template_dir = prepare_idea(str(folder))

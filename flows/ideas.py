@@ -10,6 +10,7 @@ from aisci.ideas import GenerationOptions, ScoreWeights
 from aisci.ideas.sweep import Sweep, decide_runs, save_sweep
 from aisci.settings import get_settings
 from tasks.ideas import NoveltyOptions, check_novelty, generate_ideas
+from tasks.preflight import preflight_checks
 
 
 def new_sweep_id(template: str) -> str:
@@ -30,6 +31,7 @@ def ideas_flow(
 
     `run_unknown` decides whether ideas whose novelty could not be checked still go to experiments."""
     settings = get_settings()
+    preflight_checks(settings, "ideas")
     sweep_id = sweep_id or new_sweep_id(template)
     options = GenerationOptions(
         num_ideas=num_ideas, reflections=reflections, weights=weights or ScoreWeights()

@@ -12,12 +12,14 @@ from aisci.review import Review, ReviewConfig, combine
 from aisci.review.bench import BenchReport, run_bench
 from aisci.review.reviewer import rejection
 from aisci.settings import get_settings
+from tasks.preflight import preflight_checks
 from tasks.review import meta_review, prepare_review, review_member
 
 
 @flow(name="review", log_prints=True)
 def review_flow(paper: Path, config: ReviewConfig | None = None, run_dir: Path | None = None) -> Review:
     """<run_dir>/review.json (default: <workspace>/review/<paper name>/), and a score table artifact."""
+    preflight_checks(get_settings(), "review")
     run_dir = run_dir or get_settings().workspace / "review" / Path(paper).stem
     return review_paper(paper, config or ReviewConfig(), run_dir)
 

@@ -1,6 +1,8 @@
 """A sweep: a template's ideas, their novelty, then the best K ideas in parallel, each as its own idea flow.
 
-One failing idea never stops the others; a spent budget stops starting new ideas and keeps everything made.
+One failing idea never stops the others. The ideas spend from one budget ledger in the sweep folder, so
+together they never pass the sweep's budget: once it is spent, calls stop, ideas not yet started stay so, and
+everything made is kept for a run with a higher budget to resume.
 """
 
 from pathlib import Path
@@ -13,7 +15,9 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field
 
+from aisci.errors import BudgetExceeded
 from aisci.ideas import ScoreWeights
+from aisci.llm.ledger import Ledger
 from aisci.llm.transcript import spent_under
 from aisci.settings import get_settings
 from flows.idea import IdeaOptions, IdeaResult, idea_flow
@@ -54,11 +58,13 @@ def run_idea(idea_dir: str, options: IdeaOptions, sweep_dir: str, slots: str) ->
     name = Path(idea_dir).name
     with concurrency(slots, occupy=1, strict=True):
         budget = get_settings().budget_usd
-        if budget and spent_under(Path(sweep_dir)) >= budget:
+        if budget and Ledger(Path(sweep_dir)).state().spent_usd >= budget:
             detail = f"the sweep spent its ${budget:.2f} budget"
             return IdeaOutcome(idea=name, status="not started", detail=detail)
         state = idea_flow(idea_dir, options, return_state=True)
     result = state.result(raise_on_failure=False)
+    if isinstance(result, BudgetExceeded):
+        return IdeaOutcome(idea=name, status="stopped", detail=f"{result.message} ({result.hint})"[:500])
     if isinstance(result, BaseException):
         return IdeaOutcome(idea=name, status="failed", detail=f"{type(result).__name__}: {result}"[:500])
     return IdeaOutcome(idea=name, status=result.status, result=result)

@@ -8,6 +8,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from aisci.settings import get_settings
 from aisci.writeup import WriteupOptions, WriteupReport
 from aisci.writeup.writer import run_writeup
+from tasks.preflight import preflight_checks
 from tasks.writeup import TaskWriteup, prepare_writeup
 
 
@@ -19,6 +20,7 @@ def writeup_flow(
     offline: bool = False,
 ) -> WriteupReport:
     """paper.pdf and build_report.json in `idea_dir`; `offline` cites only papers from novelty.json."""
+    preflight_checks(get_settings(), "write")
     return write_up(idea_dir, template_dir, options or WriteupOptions(), offline)
 
 

@@ -63,3 +63,19 @@ def test_unwritable_workspace(scripted_settings, isolated):
     [check] = check_workspace(scripted_settings.model_copy(update={"workspace": isolated / "a-file" / "ws"}))
     assert check.status == "fail"
     assert "is not writable" in check.detail and "--workspace" in check.fix
+
+
+def test_each_stage_checks_what_it_needs_once(scripted, scripted_settings, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    scripted.add({"reply": "OK"})
+    settings = scripted_settings.model_copy(update={"sandbox_backend": "local"})
+    names = [c.name for c in preflight(settings, "ideas")]
+    assert "model openai/scripted" in names and "pdflatex" not in names and "sandbox" not in names
+    calls = len(scripted.requests)
+    preflight(settings, "ideas")
+    assert len(scripted.requests) == calls  # what passed is not checked again in this process
+    with pytest.raises(ConfigError) as caught:
+        preflight(settings, "review")
+    assert caught.value.message == "the review cannot start:\n  - pdftotext: not found on PATH " + (
+        "(fix: apt-get install poppler-utils (scripts/setup.sh installs it))"
+    )

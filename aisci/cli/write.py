@@ -23,10 +23,12 @@ def write(
     """Write, build and check the LaTeX paper: IDEA_DIR/paper.pdf and IDEA_DIR/build_report.json."""
     from rich.console import Console
 
+    from aisci.doctor import preflight
     from aisci.writeup import WriteupOptions, write_paper
     from aisci.writeup.citations import s2_search
 
     settings = settings_for(workspace)
+    preflight(settings, "write")
     report = write_paper(
         idea_dir,
         settings,

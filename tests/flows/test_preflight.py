@@ -55,3 +55,18 @@ def test_preflight_flow_fails_with_the_missing_pieces(prefect_harness, scripted,
     assert state.is_failed()
     with pytest.raises(ConfigError, match="openai/scripted refused the credentials"):
         state.result()
+
+
+def test_the_ideas_flow_checks_before_it_spends(prefect_harness, scripted, scripted_env, tmp_path):
+    from flows.ideas import ideas_flow
+
+    scripted.add({"status": 401, "message": "bad key"})
+    scripted_env(tmp_path / "ws")
+    state = ideas_flow("2d_diffusion", num_ideas=1, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(
+        ConfigError, match="the ideas cannot start:\n  - model openai/scripted: openai/scripted"
+    ):
+        state.result()
+    assert len(scripted.requests) == 1  # the preflight's own call; no idea was generated
+    assert not (tmp_path / "ws" / "archive").exists()
