@@ -1,4 +1,4 @@
-"""The Semantic Scholar client, through the real `semanticscholar` package, against a loopback API."""
+"""The Semantic Scholar client over real HTTP against a loopback API answering in the Graph API's format."""
 
 import socket
 import threading
@@ -41,7 +41,7 @@ def test_results_are_parsed_from_the_api_format():
     assert result.papers[2].abstract is None and result.papers[2].venue is None
     request = api.requests[0]
     assert request["path"] == "/graph/v1/paper/search"
-    assert request["params"]["query"] == "noise schedule diffusion"  # '&' would have cut the query
+    assert request["params"]["query"] == "noise schedule diffusion"
     assert request["params"]["limit"] == "3" and "abstract" in request["params"]["fields"]
     assert request["headers"]["x-api-key"] == "k" * 20
 

@@ -1,24 +1,23 @@
-"""Semantic Scholar paper search through the `semanticscholar` package, made safe to call from many tasks.
+"""Semantic Scholar paper search over its public Graph API (`/graph/v1/paper/search`), safe to call from
+many tasks.
 
 Every request waits for the shared rate limit, 429s and 5xx are retried with backoff and jitter, an empty
-answer is "no hits", and answers are cached on disk by query so a re-run costs no requests.
+answer is "no hits", and answers are cached on disk by query so a re-run costs no requests. The client is
+httpx: the `semanticscholar` package turns 502/503 into empty results and offers no public way to see them.
 """
 
-import asyncio
-import concurrent.futures
 import hashlib
 import json
 import logging
 import random
 import re
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-from semanticscholar.ApiRequester import ApiRequester
 
 from aisci.errors import AisciError
 from aisci.files import write_json
@@ -53,44 +52,6 @@ class S2Options(BaseModel):
     timeout_s: float = Field(30.0, gt=0)
     interval_s: float | None = Field(None, gt=0, description="seconds between requests; default 1 with a key")
     cache_days: float = Field(30.0, ge=0, description="how long a cached answer is reused")
-
-
-class _StrictRequester(ApiRequester):
-    """The package's requester turns 502/503 into an empty result; this one reports every failure."""
-
-    async def get_data_async(
-        self, url: str, parameters: str, headers: dict, payload: dict | None = None
-    ) -> dict | list[dict]:
-        import httpx
-
-        try:
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
-                r = await client.request(
-                    "POST" if payload else "GET",
-                    url,
-                    params=parameters.lstrip("&"),
-                    headers=headers,
-                    json=payload,
-                )
-        except httpx.TransportError as exc:
-            raise _Retryable(f"{type(exc).__name__}: {exc or 'no answer'}") from None
-        if r.status_code == 429 or r.status_code >= 500:
-            raise _Retryable(f"HTTP {r.status_code}", _retry_after(r.headers.get("retry-after")))
-        if r.status_code in (401, 403):
-            raise LiteratureUnavailable(
-                f"Semantic Scholar refused the request (HTTP {r.status_code})",
-                hint="check AISCI_S2_API_KEY, or unset it to search without a key",
-            )
-        if r.status_code != 200:
-            raise LiteratureUnavailable(f"Semantic Scholar answered HTTP {r.status_code}: {r.text[:200]}")
-        try:
-            data = r.json()
-        except ValueError:
-            raise _Retryable(f"malformed response (not JSON): {r.text[:80]!r}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("data", []), list) or "total" not in data:
-            raise _Retryable(f"malformed response (no result list): {r.text[:80]!r}")
-        data.setdefault("data", [])  # no hits: the API leaves the list out
-        return data
 
 
 class S2Client:
@@ -136,20 +97,13 @@ class S2Client:
         return result
 
     def _fetch(self, query: str) -> list[Paper]:
-        from semanticscholar.AsyncSemanticScholar import AsyncSemanticScholar
-
-        client = AsyncSemanticScholar(
-            timeout=self.options.timeout_s, api_key=self.api_key, api_url=self.options.api_url, retry=False
-        )
-        client._requester = _StrictRequester(self.options.timeout_s, retry=False)
         attempts = 0
         while True:
             attempts += 1
             self.limiter.acquire()
             self.requests += 1
             try:
-                found = _run(client.search_paper(query, fields=FIELDS, limit=self.options.results_per_query))
-                return [Paper.from_s2(item.raw_data) for item in found.items]
+                return [Paper.from_s2(item) for item in self._get(query)]
             except _Retryable as exc:
                 if attempts > self.options.max_retries:
                     raise LiteratureUnavailable(
@@ -160,6 +114,38 @@ class S2Client:
                 delay = min(max(delay, exc.retry_after or 0.0), MAX_BACKOFF_S)
                 log.warning("Semantic Scholar: %s; retrying in %.1fs", exc, delay)
                 self._sleep(delay)
+
+    def _get(self, query: str) -> list[dict[str, Any]]:
+        """One search request: the hits, or an exception saying whether another try may help."""
+        import httpx
+
+        params = {"query": query, "fields": ",".join(FIELDS), "limit": self.options.results_per_query}
+        headers = {"x-api-key": self.api_key} if self.api_key else {}
+        try:
+            r = httpx.get(
+                f"{self.options.api_url.rstrip('/')}/graph/v1/paper/search",
+                params=params,
+                headers=headers,
+                timeout=self.options.timeout_s,
+            )
+        except httpx.TransportError as exc:
+            raise _Retryable(f"{type(exc).__name__}: {exc or 'no answer'}") from None
+        if r.status_code == 429 or r.status_code >= 500:
+            raise _Retryable(f"HTTP {r.status_code}", _retry_after(r.headers.get("retry-after")))
+        if r.status_code in (401, 403):
+            raise LiteratureUnavailable(
+                f"Semantic Scholar refused the request (HTTP {r.status_code})",
+                hint="check AISCI_S2_API_KEY, or unset it to search without a key",
+            )
+        if r.status_code != 200:
+            raise LiteratureUnavailable(f"Semantic Scholar answered HTTP {r.status_code}: {r.text[:200]}")
+        try:
+            data = r.json()
+        except ValueError:
+            raise _Retryable(f"malformed response (not JSON): {r.text[:80]!r}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("data", []), list) or "total" not in data:
+            raise _Retryable(f"malformed response (no result list): {r.text[:80]!r}")
+        return data.get("data", [])  # no hits: the API leaves the list out
 
     def _cache_path(self, query: str) -> Path:
         key = json.dumps([query.lower(), self.options.results_per_query, FIELDS])
@@ -184,7 +170,7 @@ class S2Client:
 
 
 def clean_query(query: str) -> str:
-    """Words only: the package puts the query into the URL unescaped, so `&` or `=` would cut it."""
+    """Words only: the search ignores punctuation, and one spelling per query keeps one cache entry."""
     return " ".join(re.sub(r"[^\w\s\-']", " ", query).split())[:200]
 
 
@@ -193,13 +179,3 @@ def _retry_after(value: str | None) -> float | None:
         return float(value) if value else None
     except ValueError:
         return None
-
-
-def _run(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run a coroutine from sync code, also when the calling thread already runs an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
