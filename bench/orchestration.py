@@ -37,8 +37,7 @@ def direct(folder: Path, options) -> None:
     """The same stages, no Prefect."""
     from aisci import idea_folder
     from aisci.experiment import ExperimentAgent, Limits
-    from aisci.llm import Gateway
-    from aisci.review import Reviewer, read_paper
+    from aisci.review import ReviewSteps, review_paper
     from aisci.settings import get_settings
     from aisci.writeup import write_paper
 
@@ -52,7 +51,7 @@ def direct(folder: Path, options) -> None:
             break
     agent.plots()
     report = write_paper(folder, settings, options.writeup, template_dir=template)
-    Reviewer(Gateway(settings, folder), options.review).review(read_paper(report.pdf))
+    review_paper(report.pdf, ReviewSteps(settings, options.review, folder))
 
 
 def timed(call) -> float:

@@ -1,19 +1,15 @@
 """Reviewing a paper (one task per ensemble member) and benchmarking the reviewer."""
 
-import time
 from pathlib import Path
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from aisci.errors import LLMResponseError
-from aisci.files import write_atomic
-from aisci.review import Review, ReviewConfig, combine
+from aisci.review import Review, ReviewConfig, loop
 from aisci.review.bench import BenchReport, run_bench
-from aisci.review.reviewer import rejection
 from aisci.settings import get_settings
 from tasks.preflight import preflight_checks
-from tasks.review import meta_review, prepare_review, review_member
+from tasks.review import TaskReviewSteps
 
 
 @flow(name="review", log_prints=True)
@@ -25,39 +21,16 @@ def review_flow(paper: Path, config: ReviewConfig | None = None, run_dir: Path |
 
 
 def review_paper(paper: Path, config: ReviewConfig, run_dir: Path) -> Review:
-    """The review's tasks in the calling flow run: the idea flow's review stage, or the flow above."""
-    started = time.monotonic()
-    settings = get_settings()
-    messages, info = prepare_review(str(paper), settings, config, str(run_dir))
-    if info.truncated:
-        print(info.note)
-    futures = [
-        review_member.submit(messages, i, settings, config, str(run_dir)) for i in range(config.ensemble)
-    ]
-    members, rejected = [], []
-    for index, future in enumerate(futures):
-        outcome = future.result(raise_on_failure=False)
-        if isinstance(outcome, LLMResponseError):
-            rejected.append(rejection(f"review {index}", outcome))
-        elif isinstance(outcome, BaseException):
-            raise outcome
-        else:
-            members.append(outcome)
-    meta, meta_rejected, meta_cost = (
-        meta_review(members, settings, config, str(run_dir)) if members else (None, [], 0.0)
-    )
-    review = combine(
-        info, members, meta, rejected + meta_rejected, config.threshold, settings.model_for("review")
-    )
-    review = review.model_copy(
-        update={"cost_usd": review.cost_usd + meta_cost, "elapsed_s": time.monotonic() - started}
-    )
-    write_atomic(run_dir / "review.json", review.model_dump_json(indent=2))
+    """The review loop with its steps as tasks of the calling flow run (the idea flow's review stage, or
+    the flow above), and its score table artifact."""
+    review = loop.review_paper(paper, TaskReviewSteps(get_settings(), config, run_dir))
+    if review.paper.truncated:
+        print(review.paper.note)
     create_table_artifact(
         key="review-scores",
         table=[{"score": name, "ensemble mean": round(value, 2)} for name, value in review.scores.items()]
         + [{"score": "decision", "ensemble mean": f"{review.decision} (model: {review.model_decision})"}],
-        description=f"Review of {Path(paper).name} by {review.model}: {len(members)} reviews.",
+        description=f"Review of {Path(paper).name} by {review.model}: {len(review.members)} reviews.",
     )
     print(f"{Path(paper).name}: mean Overall {review.overall:.2f} -> {review.decision}")
     return review

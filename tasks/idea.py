@@ -14,8 +14,7 @@ from aisci.errors import WriteupFailed
 from aisci.files import write_atomic
 from aisci.ideas import Idea
 from aisci.literature import NoveltyResult
-from aisci.llm import Gateway
-from aisci.review import Review, ReviewConfig, Reviewer
+from aisci.review import Review, ReviewConfig, ReviewSteps
 from aisci.review.improve import Improvement, as_feedback, improve
 from aisci.settings import get_settings
 from aisci.writeup import WriteupOptions, WriteupReport, write_paper
@@ -78,8 +77,8 @@ def improve_stage(
             raise WriteupFailed(f"{folder.name}: the revision produced no PDF", hint="see build_report.json")
         return report.pdf
 
-    reviewer = Reviewer(Gateway(settings, run_dir=folder), config)
-    result = improve(folder / "paper.pdf", reviewer, revise, folder / "improvement", before=review)
+    steps = ReviewSteps(settings, config, folder)
+    result = improve(folder / "paper.pdf", steps, revise, folder / "improvement", before=review)
     write_atomic(folder / "improvement" / "improvement.json", result.model_dump_json(indent=2))
     return result
 

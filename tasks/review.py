@@ -1,4 +1,5 @@
-"""Review tasks: reading the paper, one task per ensemble member, the area chair's meta-review.
+"""Review tasks: reading the paper, one task per ensemble member, the area chair's meta-review; and the
+review loop's steps run as these tasks.
 
 Members are cached on their inputs and this source, so retrying a flow run re-asks only the members that
 failed. Model outages are retried (tasks.policy); an invalid reply, a spent budget or a bad key are not.
@@ -9,8 +10,10 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 
+from aisci.errors import LLMResponseError
 from aisci.llm import Gateway
 from aisci.review import MemberReview, PaperInfo, Rejected, ReviewConfig, Reviewer, ReviewForm, read_paper
+from aisci.review.loop import Messages, ReviewSteps
 from aisci.settings import Settings
 from tasks.policy import TRANSIENT_RETRIES
 
@@ -22,7 +25,7 @@ def _reviewer(settings: Settings, config: ReviewConfig, run_dir: str) -> Reviewe
 @task(name="read-paper", cache_policy=NO_CACHE, persist_result=False)
 def prepare_review(
     paper: str, settings: Settings, config: ReviewConfig, run_dir: str
-) -> tuple[list[dict[str, str]], PaperInfo]:
+) -> tuple[Messages, PaperInfo]:
     """The review prompt with the paper cut to the model's context."""
     return _reviewer(settings, config, run_dir).prepare(read_paper(Path(paper)))
 
@@ -34,7 +37,7 @@ def prepare_review(
     **TRANSIENT_RETRIES,
 )
 def review_member(
-    messages: list[dict[str, str]], index: int, settings: Settings, config: ReviewConfig, run_dir: str
+    messages: Messages, index: int, settings: Settings, config: ReviewConfig, run_dir: str
 ) -> MemberReview:
     """One independent review and its reflection rounds."""
     return _reviewer(settings, config, run_dir).member(messages, index)
@@ -43,9 +46,28 @@ def review_member(
 @task(name="meta-review", cache_policy=INPUTS + TASK_SOURCE, **TRANSIENT_RETRIES)
 def meta_review(
     members: list[MemberReview], settings: Settings, config: ReviewConfig, run_dir: str
-) -> tuple[ReviewForm | None, list[Rejected], float]:
-    """The area chair's form (None when there is one member or its reply is invalid), and its cost."""
-    reviewer = _reviewer(settings, config, run_dir)
-    spent = reviewer.gateway.spent_usd
-    form, rejected = reviewer.meta_review(members)
-    return form, rejected, reviewer.gateway.spent_usd - spent
+) -> tuple[ReviewForm | None, list[Rejected]]:
+    """The area chair's form (None when there is one member or its reply is invalid)."""
+    return _reviewer(settings, config, run_dir).meta_review(members)
+
+
+class TaskReviewSteps(ReviewSteps):
+    """The review loop's steps as tasks of the calling flow run, the ensemble members submitted at once."""
+
+    def read(self, paper: Path) -> tuple[Messages, PaperInfo]:
+        return prepare_review(str(paper), self.settings, self.config, str(self.run_dir))
+
+    def members(self, messages: Messages) -> list[MemberReview | LLMResponseError]:
+        """A member whose reply stayed invalid is rejected; any other failure fails the review."""
+        futures = [
+            review_member.submit(messages, index, self.settings, self.config, str(self.run_dir))
+            for index in range(self.config.ensemble)
+        ]
+        outcomes = [future.result(raise_on_failure=False) for future in futures]
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, LLMResponseError):
+                raise outcome
+        return outcomes
+
+    def meta_review(self, members: list[MemberReview]) -> tuple[ReviewForm | None, list[Rejected]]:
+        return meta_review(members, self.settings, self.config, str(self.run_dir))

@@ -17,12 +17,15 @@ from aisci.review import (
     MemberReview,
     Paper,
     PaperInfo,
+    Review,
     ReviewConfig,
     Reviewer,
     ReviewForm,
+    ReviewSteps,
     combine,
     load_examples,
     read_paper,
+    review_paper,
 )
 from aisci.review.improve import improve
 from aisci.review.paper import clean_text
@@ -38,6 +41,13 @@ def reviewer(settings: Settings, tmp_path: Path, **config) -> Reviewer:
     return Reviewer(Gateway(settings, tmp_path / "run"), ReviewConfig(**config))
 
 
+def reviewed(settings: Settings, tmp_path: Path, **config) -> Review:
+    """PAPER reviewed by the in-process loop, as the CLI runs it."""
+    (tmp_path / "paper.txt").write_text(PAPER.pages[0])
+    steps = ReviewSteps(settings, ReviewConfig(**config), tmp_path / "run")
+    return review_paper(tmp_path / "paper.txt", steps)
+
+
 def test_ensemble_scores_are_means_and_the_meta_review_keeps_its_own_decision(
     scripted, scripted_settings, tmp_path
 ):
@@ -47,7 +57,7 @@ def test_ensemble_scores_are_means_and_the_meta_review_keeps_its_own_decision(
         {"reply": reply(6, originality=2), "times": 1},
         {"reply": reply(8, originality=3), "times": 1},
     )
-    review = reviewer(scripted_settings, tmp_path, ensemble=3, reflections=0).review(PAPER)
+    review = reviewed(scripted_settings, tmp_path, ensemble=3, reflections=0)
     assert review.scores["overall"] == review.overall == 6.0
     assert review.scores["originality"] == 2.0 and review.scores["confidence"] == 4.0
     assert review.decision == "Accept"  # mean 6.0 reaches the default threshold 6
@@ -85,7 +95,7 @@ def test_out_of_range_score_is_repaired_once(scripted, scripted_settings, tmp_pa
         {"contains": "could not be used", "reply": reply(7)},
         {"reply": reply(11, confidence=9), "times": 1},
     )
-    review = reviewer(scripted_settings, tmp_path, ensemble=1, reflections=0).review(PAPER)
+    review = reviewed(scripted_settings, tmp_path, ensemble=1, reflections=0)
     assert review.overall == 7.0 and not review.rejected
     repair = scripted.requests[1]["body"]["messages"][-1]["content"]
     assert "overall" in repair and "less than or equal to 10" in repair and "confidence" in repair
@@ -93,7 +103,7 @@ def test_out_of_range_score_is_repaired_once(scripted, scripted_settings, tmp_pa
 
 def test_an_invalid_member_is_dropped_with_its_raw_text_kept(scripted, scripted_settings, tmp_path):
     scripted.add({"reply": "I liked it. 11/10.", "times": 2}, {"reply": reply(8)})
-    review = reviewer(scripted_settings, tmp_path, ensemble=2, reflections=0).review(PAPER)
+    review = reviewed(scripted_settings, tmp_path, ensemble=2, reflections=0)
     assert [m.index for m in review.members] == [1]
     assert review.rejected[0].step == "review 0" and review.rejected[0].raw == "I liked it. 11/10."
     assert review.overall == 8.0
@@ -102,7 +112,7 @@ def test_an_invalid_member_is_dropped_with_its_raw_text_kept(scripted, scripted_
 def test_every_review_invalid_raises_with_the_raw_text(scripted, scripted_settings, tmp_path):
     scripted.add({"reply": "no JSON here"})
     with pytest.raises(LLMResponseError) as caught:
-        reviewer(scripted_settings, tmp_path, ensemble=1, reflections=0).review(PAPER)
+        reviewed(scripted_settings, tmp_path, ensemble=1, reflections=0)
     assert "no JSON here" in caught.value.raw
 
 
@@ -112,7 +122,7 @@ def test_reflection_stops_when_the_model_says_it_is_done(scripted, scripted_sett
         {"contains": "Reflection round 1 of 5", "reply": reflection(4, done=False)},
         {"reply": reply(7)},
     )
-    review = reviewer(scripted_settings, tmp_path, ensemble=1, reflections=5).review(PAPER)
+    review = reviewed(scripted_settings, tmp_path, ensemble=1, reflections=5)
     (only,) = review.members
     assert only.reflections == 2 and only.stopped_early
     assert review.overall == 5.0
@@ -124,7 +134,7 @@ def test_reflection_stops_when_the_model_says_it_is_done(scripted, scripted_sett
 
 def test_all_rounds_run_when_the_model_never_says_done(scripted, scripted_settings, tmp_path):
     scripted.add({"contains": "Reflection round", "reply": reflection(6, done=False)}, {"reply": reply(7)})
-    (only,) = reviewer(scripted_settings, tmp_path, ensemble=1, reflections=3).review(PAPER).members
+    (only,) = reviewed(scripted_settings, tmp_path, ensemble=1, reflections=3).members
     assert only.reflections == 3 and not only.stopped_early
     assert len(scripted.requests) == 4
 
@@ -138,7 +148,7 @@ def test_few_shot_examples_are_earlier_turns(scripted, scripted_settings, tmp_pa
     examples = load_examples([tmp_path / "ex.txt"])
     assert examples[0].review.overall == 3
     scripted.add({"reply": reply(6)})
-    reviewer(scripted_settings, tmp_path, ensemble=1, reflections=0, examples=examples).review(PAPER)
+    reviewed(scripted_settings, tmp_path, ensemble=1, reflections=0, examples=examples)
     sent = scripted.requests[0]["body"]["messages"]
     assert [m["role"] for m in sent[:4]] == ["system", "user", "assistant", "user"]
     assert "dropout" in sent[1]["content"] and json.loads(sent[2]["content"])["overall"] == 3
@@ -228,25 +238,23 @@ def test_improvement_reviews_the_revised_paper_once(scripted, scripted_settings,
         revised.write_text(f"REVISED after: {'; '.join(review.form.weaknesses)}")
         return revised
 
-    result = improve(
-        tmp_path / "paper.txt",
-        reviewer(scripted_settings, tmp_path, ensemble=1, reflections=0),
-        writeup,
-        tmp_path / "improved",
-    )
+    steps = ReviewSteps(scripted_settings, ReviewConfig(ensemble=1, reflections=0), tmp_path / "run")
+    result = improve(tmp_path / "paper.txt", steps, writeup, tmp_path / "improved")
     assert calls == [4.0]
     assert result.before.overall == 4.0 and result.after.overall == 7.0 and result.overall_change == 3.0
     assert "small datasets" in (tmp_path / "improved" / "revised.txt").read_text()
+    assert json.loads((tmp_path / "run" / "review.json").read_text())["overall"] == 7  # the revision's
 
 
 @pytest.mark.local_model
 def test_one_review_with_the_embedded_model(tmp_path):
-    gateway = Gateway(Settings(), tmp_path)
-    review = Reviewer(gateway, ReviewConfig(ensemble=1, reflections=0)).review(PAPER)
+    steps = ReviewSteps(Settings(), ReviewConfig(ensemble=1, reflections=0), tmp_path)
+    (tmp_path / "paper.txt").write_text(PAPER.pages[0])
+    review = review_paper(tmp_path / "paper.txt", steps)
     assert review.model == "local/smollm2"
     assert 1 <= review.overall <= 10 and review.decision in ("Accept", "Reject")
     assert len(review.members) == 1 and review.members[0].reflections == 0
-    assert gateway.usage["review"].calls >= 1
+    assert steps.reviewer.gateway.usage["review"].calls >= 1
 
 
 def test_review_cli_json_is_the_only_stdout(scripted, isolated):

@@ -59,18 +59,16 @@ def review(
     from rich.console import Console
     from rich.table import Table
 
-    from aisci.files import write_atomic
-    from aisci.llm import Gateway
-    from aisci.review import ReviewConfig, Reviewer, load_examples, read_paper
+    from aisci.review import ReviewConfig, ReviewSteps, load_examples, review_paper
+    from aisci.review.loop import REVIEW
 
     settings = with_review_model(settings_for(workspace), model)
     config = ReviewConfig(
         ensemble=ensemble, reflections=reflections, threshold=threshold, examples=load_examples(example or [])
     )
     run_dir = settings.workspace / "review" / paper.stem
-    result = Reviewer(Gateway(settings, run_dir=run_dir), config).review(read_paper(paper))
-    out = run_dir / "review.json"
-    write_atomic(out, result.model_dump_json(indent=2))
+    result = review_paper(paper, ReviewSteps(settings, config, run_dir))
+    out = run_dir / REVIEW
 
     err = Console(stderr=True, highlight=False)
     if result.paper.truncated:

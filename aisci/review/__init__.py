@@ -1,6 +1,7 @@
 """The automated reviewer: a review form, an ensemble with reflection and a meta-review, and its benchmark."""
 
 from aisci.review.form import MemberReview, PaperInfo, Rejected, Review, ReviewForm
+from aisci.review.loop import ReviewSteps, review_paper
 from aisci.review.paper import Paper, read_paper
 from aisci.review.reviewer import Example, ReviewConfig, Reviewer, combine, load_examples
 
@@ -13,8 +14,10 @@ __all__ = [
     "Review",
     "ReviewConfig",
     "ReviewForm",
+    "ReviewSteps",
     "Reviewer",
     "combine",
     "load_examples",
     "read_paper",
+    "review_paper",
 ]

@@ -18,12 +18,10 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from aisci.errors import BudgetExceeded, ConfigError, LLMResponseError
-from aisci.files import write_atomic
-from aisci.llm import Gateway
 from aisci.review.form import Review
+from aisci.review.loop import REVIEW, ReviewSteps, review_paper
 from aisci.review.metrics import Confusion, Interval, bootstrap, confusion
-from aisci.review.paper import read_paper
-from aisci.review.reviewer import ReviewConfig, Reviewer
+from aisci.review.reviewer import ReviewConfig
 from aisci.settings import Settings
 
 PAPER_DIRS = ("iclr_parsed", "iclr_papers", "papers", ".")
@@ -166,23 +164,22 @@ class _Budget:
 
 def review_one(paper: BenchPaper, settings: Settings, config: ReviewConfig, budget: _Budget) -> BenchResult:
     """A paper's cached review, or a new one written to the cache; an invalid review is a failed result."""
-    folder = cache_dir(settings, config) / paper.paper_id
-    cached = folder / "review.json"
+    steps = ReviewSteps(settings, config, cache_dir(settings, config) / paper.paper_id)
+    cached = steps.run_dir / REVIEW
     if cached.is_file():
         review = Review.model_validate_json(cached.read_text())
         return _result(paper, review, cached=True)
-    gateway = Gateway(settings, run_dir=folder)
+    gateway = steps.reviewer.gateway
     before = gateway.spent_usd  # earlier attempts at this paper, read back from its transcript
     remaining = budget.remaining()
     if remaining is not None:
         gateway.budget_usd = before + remaining
     try:
-        review = Reviewer(gateway, config).review(read_paper(Path(paper.path)))
+        review = review_paper(Path(paper.path), steps)
     except (LLMResponseError, ConfigError) as exc:
         budget.add(gateway.spent_usd - before)
         return BenchResult(paper_id=paper.paper_id, accepted=paper.accepted, error=exc.message)
     budget.add(review.cost_usd)
-    write_atomic(cached, review.model_dump_json(indent=1))
     return _result(paper, review, cached=False)
 
 

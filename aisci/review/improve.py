@@ -11,8 +11,7 @@ from pydantic import BaseModel
 
 from aisci.errors import ConfigError
 from aisci.review.form import Review
-from aisci.review.paper import read_paper
-from aisci.review.reviewer import Reviewer
+from aisci.review.loop import ReviewSteps, review_paper
 
 
 class Writeup(Protocol):
@@ -46,13 +45,16 @@ def as_feedback(review: Review) -> str:
 
 
 def improve(
-    paper: Path, reviewer: Reviewer, writeup: Writeup, out_dir: Path, before: Review | None = None
+    paper: Path, steps: ReviewSteps, writeup: Writeup, out_dir: Path, before: Review | None = None
 ) -> Improvement:
-    """Review (unless `before` is given), revise once with the review as feedback, review the revision."""
-    before = before or reviewer.review(read_paper(paper))
+    """Review (unless `before` is given), revise once with the review as feedback, review the revision.
+
+    The revision's review replaces review.json in the steps' run folder; the first one stays in the
+    returned Improvement."""
+    before = before or review_paper(paper, steps)
     out_dir.mkdir(parents=True, exist_ok=True)
     revised = writeup(paper, before, out_dir)
     if not Path(revised).is_file():
         raise ConfigError(f"the writeup stage returned {revised}, which is not a file")
-    after = reviewer.review(read_paper(Path(revised)))
+    after = review_paper(Path(revised), steps)
     return Improvement(before=before, after=after, revised_paper=str(revised))

@@ -5,7 +5,6 @@ model's own Accept/Reject is poorly calibrated, so it is kept beside the decisio
 
 import json
 import statistics
-import time
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -70,7 +69,7 @@ def load_examples(papers: list[Path]) -> list[Example]:
 
 
 class Reviewer:
-    """Reviews through one gateway; each step is a method so a Prefect task can run one member alone."""
+    """The review's steps through one gateway; aisci.review.loop runs them, here or as Prefect tasks."""
 
     def __init__(self, gateway: Gateway, config: ReviewConfig | None = None) -> None:
         self.gateway = gateway
@@ -154,25 +153,6 @@ class Reviewer:
             "review", messages, schema, temperature=self.config.temperature, max_tokens=REPLY_TOKENS
         )
 
-    def review(self, paper: Paper) -> Review:
-        """The whole review of one paper, members one after another."""
-        started, spent = time.monotonic(), self.gateway.spent_usd
-        messages, info = self.prepare(paper)
-        members, rejected = [], []
-        for index in range(self.config.ensemble):
-            try:
-                members.append(self.member(messages, index))
-            except LLMResponseError as exc:
-                rejected.append(rejection(f"review {index}", exc))
-        meta, meta_rejected = self.meta_review(members)
-        rejected += meta_rejected
-        review = combine(
-            info, members, meta, rejected, self.config.threshold, self.gateway.settings.model_for("review")
-        )
-        return review.model_copy(
-            update={"cost_usd": self.gateway.spent_usd - spent, "elapsed_s": time.monotonic() - started}
-        )
-
 
 def rejection(step: str, exc: LLMResponseError) -> Rejected:
     return Rejected(step=step, error=exc.message, raw=exc.raw)
@@ -212,5 +192,4 @@ def combine(
         model_decision=form.decision,
         members=members,
         rejected=rejected,
-        cost_usd=sum(m.cost_usd for m in members),
     )

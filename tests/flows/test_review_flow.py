@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from review_fixtures import reflection, reply
 
 from aisci.errors import BudgetExceeded, LLMError, LLMResponseError
@@ -39,6 +40,25 @@ def test_review_flow_runs_one_task_per_member(prefect_harness, scripted, monkeyp
     assert len(transcript) == 7  # 3 reviews, 3 reflections, 1 meta-review
     artifact = Artifact.get("review-scores")
     assert artifact is not None and "overall" in str(artifact.data)
+
+
+def test_a_flow_whose_every_review_is_invalid_fails_with_the_raw_reply(
+    prefect_harness, scripted, monkeypatch, tmp_path
+):
+    from flows.review import review_flow
+
+    monkeypatch.setenv("AISCI_MODELS__DEFAULT", "openai/scripted")
+    monkeypatch.setenv("AISCI_LLM__API_BASE", scripted.url)
+    get_settings.cache_clear()
+    scripted.add({"reply": "A fine paper, 11 out of 10."})
+    (tmp_path / "paper.txt").write_text("A paper.")
+    config = ReviewConfig(ensemble=1, reflections=0)
+    state = review_flow(tmp_path / "paper.txt", config, run_dir=tmp_path / "run", return_state=True)
+    assert state.is_failed()
+    with pytest.raises(LLMResponseError, match="every review") as caught:
+        state.result()
+    assert "11 out of 10" in caught.value.raw
+    assert not (tmp_path / "run" / "review.json").exists()
 
 
 def test_review_bench_flow_publishes_the_metrics_table(prefect_harness, scripted, monkeypatch, tmp_path):
