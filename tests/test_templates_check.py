@@ -9,7 +9,15 @@ from typer.testing import CliRunner
 
 from aisci.cli import app
 from aisci.errors import TemplateError
-from aisci.templates import available, check, datasets, description, final_info_problems, resolve
+from aisci.templates import (
+    available,
+    check,
+    datasets,
+    description,
+    final_info_problems,
+    load_spec,
+    resolve,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 OURS = ("2d_diffusion", "grokking", "nanogpt_lite")
@@ -160,6 +168,38 @@ def test_cli_check_exit_codes(tmp_path: Path) -> None:
         "bad/plot.py: missing file",
         'bad/run_0/final_info.json: group "toy" has no "means"',
     ]
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        (
+            {"metrics": {"loss": {"direction": "down"}}},
+            "metrics.loss.direction: Input should be 'lower' or 'higher'",
+        ),
+        ({"page_limit": 0}, "page_limit: Input should be greater than or equal to 1"),
+        ({"pages": 8}, "pages: Extra inputs are not permitted"),
+        ({"metrics": {"los": {"primary": True}}}, 'metric "los" is in no group of run_0/final_info.json'),
+    ],
+)
+def test_cli_check_names_each_template_json_problem(tmp_path: Path, spec: dict, problem: str) -> None:
+    folder = write_v1_template(tmp_path / "declared")
+    (folder / "template.json").write_text(json.dumps(spec))
+    result = CliRunner().invoke(app, ["template", "check", str(folder)])
+    assert result.exit_code == 1 and result.output.splitlines() == [f"declared/template.json: {problem}"]
+
+
+def test_our_templates_declare_their_metrics() -> None:
+    for name, primary in [
+        ("2d_diffusion", ["eval_loss", "kl_divergence"]),
+        ("grokking", ["final_val_acc", "step_val_acc_99"]),
+        ("nanogpt_lite", ["best_val_loss"]),
+    ]:
+        spec = load_spec(REPO / "templates" / name)
+        assert spec.page_limit == 8
+        assert [m for m, s in spec.metrics.items() if s.primary] == primary
+        assert all(s.direction and s.label and s.description for s in spec.metrics.values())
+    assert load_spec(REPO / "templates" / "grokking").metric("step_val_acc_99").direction == "lower"
 
 
 def test_cli_list_shows_each_template(tmp_path: Path) -> None:
