@@ -195,8 +195,14 @@ def test_pdf_text_is_extracted_page_by_page(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("latexmk") is None, reason="needs latexmk")
-def test_pdf_text_from_our_latex_keeps_its_ligatures_and_words(tmp_path):
-    template = (REPO / "templates" / "2d_diffusion" / "latex" / "template.tex").read_text()
+@pytest.mark.parametrize(
+    "fonts",
+    # without cm-super's Type 1 fonts, pdfLaTeX draws T1 text in bitmap fonts that carry no ToUnicode map
+    ["", "\\pdfmapline{-ecrm1095}\n"],
+    ids=["installed-fonts", "bitmap-fonts"],
+)
+def test_pdf_text_from_our_latex_keeps_its_ligatures_and_words(fonts, tmp_path):
+    template = fonts + (REPO / "templates" / "2d_diffusion" / "latex" / "template.tex").read_text()
     body = (
         "Diffusion efficient fluffy first, a lone grave accent \\`{} here.\n\n"
         "\\parbox{6em}{\\hspace{0pt}Characterisation of representations}\n"
