@@ -37,6 +37,7 @@ UNDECLARED_METRICS = 6  # metrics summarised per group when the template declare
 MEASURED = "Measured by aisci"
 SEEN = "seen"
 NOT_SEEN = "not seen; described from plot.py and the results"
+NO_DESCRIPTION = "(no description)"  # written where the model gave none; read back as ""
 TIMING_WORDS = re.compile(r"(^|_)(time|times|duration|seconds|latency|per_s|tokens_per_s|throughput)($|_)")
 
 _HEADING = re.compile(r"^## (.*)$", re.M)
@@ -72,14 +73,14 @@ def write_run(idea_dir: Path, run: int, label: str, description: str) -> None:
     results = folder.results(idea_dir, run)
     baseline = results if run == 0 else folder.results(idea_dir, 0)
     label = BASELINE_LABEL if run == 0 else clean_label(label) or _short(description) or f"Run {run}"
-    body = _clean_description(description) or "(no description)"
+    body = _clean_description(description) or NO_DESCRIPTION
     lines = measured_lines(baseline, results, load_spec(idea_dir), run)
     _upsert(idea_dir, f"Run {run}: {label}", f"{body}\n\n{lines}\n")
 
 
 def write_figures(idea_dir: Path, figures: list[FigureNote]) -> None:
     lines = "".join(
-        f"- {f.file} ({SEEN if f.seen else NOT_SEEN}): {_one_line(f.description) or '(no description)'}\n"
+        f"- {f.file} ({SEEN if f.seen else NOT_SEEN}): {_one_line(f.description) or NO_DESCRIPTION}\n"
         for f in figures
     )
     _upsert(idea_dir, "Figures", lines)
@@ -270,7 +271,8 @@ def _description(body: str) -> str:
         if line.startswith((MEASURED, _OLD_MEASURED)):
             break
         kept.append(line)
-    return "\n".join(kept).strip()
+    text = "\n".join(kept).strip()
+    return "" if text == NO_DESCRIPTION else text
 
 
 def _label(run: int, given: str, description: str) -> str:
@@ -286,4 +288,7 @@ def _figure(line: str) -> FigureNote | None:
     file = m.group(1)
     if "/" not in file:
         file = f"{FIGURES}/{file}"
-    return FigureNote(file=file, description=m.group(3).strip(), seen=m.group(2) == SEEN)
+    description = m.group(3).strip()
+    return FigureNote(
+        file=file, description="" if description == NO_DESCRIPTION else description, seen=m.group(2) == SEEN
+    )

@@ -117,6 +117,7 @@ def test_an_invalid_reply_is_a_failed_attempt_fed_back(prefect_harness, scripted
             "reply": step(edits=edit("experiment.py", "LR = 0.1", "LR = 0.05"), label="LR 0.05"),
         },
         {"contains": "this is run 1", "reply": "I would rather chat about the weather."},
+        {"contains": "These figures were made", "reply": json.dumps({"figures": []})},
     )
     summary = run_experiments(str(idea), max_runs=2)
     assert summary.runs == [1]
@@ -125,6 +126,12 @@ def test_an_invalid_reply_is_a_failed_attempt_fed_back(prefect_harness, scripted
     retry = next(p for p in prompts(scripted) if "Attempt 1 of run 1 failed" in p)
     assert "Your reply could not be used" in retry and "chat about the weather" in retry
     assert read_notes(idea).runs[1].label == "LR 0.05"
+    # a figure the reply leaves out is still noted, undescribed
+    assert read_notes(idea).figures == [FigureNote(file="figures/loss.png", description="", seen=False)]
+    assert (
+        "- figures/loss.png (not seen; described from plot.py and the results): (no description)"
+        in (idea / "notes.txt").read_text()
+    )
 
 
 def test_a_vision_model_is_shown_each_figure(prefect_harness, scripted, idea, monkeypatch):
