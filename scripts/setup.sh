@@ -9,7 +9,7 @@ SUDO=""
 APT_PACKAGES=(
   python3-venv git ca-certificates
   texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-science
-  latexmk chktex poppler-utils
+  latexmk chktex poppler-utils cm-super
   docker.io debootstrap
 )
 missing=()

@@ -22,8 +22,10 @@ FIGURE_SUFFIXES = (".png", ".pdf", ".jpg", ".jpeg")
 DEFAULT_PREAMBLE = "\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage[T1]{fontenc}\n"
 NEEDED_PACKAGES = ("graphicx", "booktabs", "natbib", "amsmath", "longtable", "multirow")
 # Ligatures (ff, fi, fl) and accented letters keep their Unicode meaning in the PDF's text, so the reviewer
-# and any reader copying text see "efficient", not "ecient".
+# and any reader copying text see "efficient", not "ecient". (T1-encoded text also needs outline fonts:
+# scripts/setup.sh installs cm-super, without which pdflatex embeds bitmaps that carry no text.)
 TO_UNICODE = "\\input{glyphtounicode}\n\\pdfgentounicode=1\n"
+CMAP = "\\RequirePackage{cmap}\n"  # before fontenc: bitmap fonts get a text map too
 PAPER = "paper.tex"
 BIB = "paper.bib"  # the template's references.bib stays untouched, so a second writeup starts from it again
 CAPTION_CHARS = 400
@@ -125,24 +127,22 @@ def _figures(idea_dir: Path, notes: Notes) -> list[Figure]:
 
 
 def _numbers(values: list[Any]) -> set[float]:
+    """The numbers of the runs' configurations (lists come as comma-joined text), which prose may quote."""
     found: set[float] = set()
     for value in values:
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int | float):
+        if isinstance(value, int | float) and not isinstance(value, bool):
             found.add(float(value))
-        elif isinstance(value, list | tuple):
-            found |= _numbers(list(value))
-            if value:
-                found.add(float(len(value)))
+        elif isinstance(value, str):
+            found |= {float(n) for n in re.findall(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", value)}
     return found
 
 
 def _seeds(config: dict[str, Any]) -> int | None:
+    """How many seeds a run's means are over, where its configuration says (a list of seeds or a count)."""
     for key in ("seeds", "num_seeds", "n_seeds"):
         value = config.get(key)
-        if isinstance(value, list | tuple) and value:
-            return len(value)
+        if isinstance(value, str) and value.strip():
+            return len(value.split(","))
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
     return None
@@ -177,6 +177,8 @@ def load_context(
             preamble += f"\\usepackage{{{package}}}\n"
     if "pdfgentounicode" not in preamble:
         preamble += TO_UNICODE
+    if not re.search(r"\\(?:RequirePackage|usepackage)(\[[^\]]*\])?\{cmap\}", preamble):
+        preamble = CMAP + preamble
     bib = tex.parent / "references.bib" if tex else None
     style = re.search(r"\\bibliographystyle\{([^}]+)\}", source)
     return PaperContext(
@@ -209,7 +211,7 @@ def setup_facts(context: PaperContext) -> str:
             shown = config
         else:
             shown = {k: v for k, v in config.items() if base.get(k) != v}
-        body = ", ".join(f"{k}={json.dumps(v)}" for k, v in shown.items()) or "same as the baseline"
+        body = "; ".join(f"{k}={v}" for k, v in shown.items()) or "same as the baseline"
         lines.append(f"{run.name}: {body}")
     return "\n".join(lines)
 

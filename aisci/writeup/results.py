@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from aisci.numbers import change, fmt_mean, with_stderr
 from aisci.templates import UNREACHED_KEY, TemplateSpec
 
 SMOKE_KEY = "smoke"  # set in a group of final_info.json by a template's quick CPU check
@@ -192,34 +193,10 @@ def _finite(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def fmt(value: float) -> str:
-    """The one number format of tables, facts and prose: four significant digits."""
-    text = f"{value:.4g}"
-    return f"{float(text):.6f}".rstrip("0").rstrip(".") if "e" in text and abs(value) >= 1e-3 else text
-
-
-def _latex_number(value: float) -> str:
-    text = fmt(value)
+def _latex_number(text: str) -> str:
     if "e" in text:
         mantissa, exponent = text.split("e")
         return f"{mantissa}\\times10^{{{int(exponent)}}}"
-    return text
-
-
-def _misleading_percent(values: list[float]) -> bool:
-    """A relative change means nothing against a value near zero, or where values can be negative."""
-    scale = max((abs(v) for v in values), default=0.0)
-    return any(v < 0 for v in values) or scale == 0 or min(abs(v) for v in values) < 1e-3 * scale
-
-
-def change_text(value: float, base: float, others: list[float]) -> str:
-    """`lower by 0.0111 (-2.5%)`: the absolute difference, and the relative one where it means something."""
-    if value == base:
-        return "equal"
-    word = "lower" if value < base else "higher"
-    text = f"{word} by {fmt(abs(value - base))}"
-    if not _misleading_percent([*others, value, base]):
-        text += f" ({(value - base) / abs(base) * 100:+.1f}%)"
     return text
 
 
@@ -243,9 +220,7 @@ def facts(results: Results, metrics: list[str] | None = None) -> str:
                     cells.append(f"{run.name} {NOT_REACHED}")
                 elif run.index in by_run:
                     err = run.stderrs.get(group, {}).get(metric)
-                    cells.append(
-                        f"{run.name} {fmt(by_run[run.index])}" + (f" ± {fmt(err)}" if err is not None else "")
-                    )
+                    cells.append(f"{run.name} {with_stderr(by_run[run.index], err)}")
             meaning = f" [{results.descriptions[metric]}]" if metric in results.descriptions else ""
             lines.append(
                 f"{group} / {metric}{meaning}"
@@ -254,25 +229,28 @@ def facts(results: Results, metrics: list[str] | None = None) -> str:
                 + "; ".join(cells)
             )
             base = by_run.get(0)
+            base_err = results.runs[0].stderrs.get(group, {}).get(metric) if results.runs else None
             for index, value in by_run.items():
                 if index and base is not None:
-                    change = change_text(value, base, list(by_run.values()))
-                    lines.append(f"  Run {index} vs Baseline: {change}")
+                    lines.append(f"  Run {index} vs Baseline: {change(value, base, base_err)}")
     return "\n".join(lines)
 
 
 # -----------------------------------------------------------------------------
 # tables
 
-PT_PER_CHAR = 5.2  # Computer Modern at 10 pt, digits and lower case
+PT_PER_CHAR = 5.0  # Computer Modern at 10 pt: digits are 5 pt wide
 COLUMN_GAP_PT = 12.0
 TEXT_WIDTH_PT = 345.0  # article, 10 pt, one column: the fit is checked again in the build's log
+CELL_EXAMPLE = "0.0000 ± 0.0000"  # a typical cell, for the appendix's run columns
+APPENDIX_NAME_WIDTH = 0.36  # of the line, for the metric names of the appendix tables
 
 
 class TableLayout(BaseModel):
-    """How many value columns a table may have; lowered when a build finds a table wider than the text."""
+    """How many value columns a table may have: estimated from the text width, lowered when a build still
+    finds one of our tables wider than the text."""
 
-    main_columns: int = 0  # 0: estimate from the text width
+    main_columns: int = 0  # 0: the estimate
     appendix_columns: int = 0
 
     def narrower(self, results: Results) -> "TableLayout":
@@ -280,10 +258,27 @@ class TableLayout(BaseModel):
         return TableLayout(main_columns=max(1, main - 1), appendix_columns=max(1, appendix - 1))
 
     def columns(self, results: Results) -> tuple[int, int]:
-        cell = max(len("0.0000 ± 0.0000"), *(len(results.label(m)) for m in results.metrics())) * PT_PER_CHAR
-        first = max(len(r.name) for r in results.runs) * PT_PER_CHAR if results.runs else 40.0
-        fit = max(1, int((TEXT_WIDTH_PT - first) // (cell + COLUMN_GAP_PT)))
-        return (self.main_columns or fit, self.appendix_columns or fit)
+        """(metric columns of a main table, run columns of an appendix table)."""
+        cells = [_cell_chars(results, m) for m in results.main_metrics()]
+        cell = max(cells or [len(CELL_EXAMPLE)]) * PT_PER_CHAR + COLUMN_GAP_PT
+        first = max((len(r.name) for r in results.runs), default=8) * PT_PER_CHAR + COLUMN_GAP_PT
+        if len(results.groups) > 1:
+            first += max(map(len, results.groups)) * PT_PER_CHAR + COLUMN_GAP_PT
+        main = max(1, int((TEXT_WIDTH_PT - first) // cell))
+        run_cell = len(CELL_EXAMPLE) * PT_PER_CHAR + COLUMN_GAP_PT
+        appendix = max(1, int((TEXT_WIDTH_PT * (1 - APPENDIX_NAME_WIDTH) - COLUMN_GAP_PT) // run_cell))
+        return (self.main_columns or main, self.appendix_columns or appendix)
+
+
+def _cell_chars(results: Results, metric: str) -> int:
+    """The widest a metric's column gets: its header or its longest `mean ± stderr`."""
+    widest = len(results.label(metric))
+    for run in results.runs:
+        for group, means in run.means.items():
+            if metric in means:
+                shown, err = fmt_mean(means[metric], run.stderrs.get(group, {}).get(metric))
+                widest = max(widest, len(shown) + (len(err) + 3 if err else 0))
+    return widest
 
 
 def _cell(results: Results, run: Run, group: str, metric: str, best: int | None) -> str:
@@ -294,10 +289,11 @@ def _cell(results: Results, run: Run, group: str, metric: str, best: int | None)
     mean = run.means.get(group, {}).get(metric)
     if mean is None:
         return "--"
-    text = _latex_number(mean)
+    shown, err = fmt_mean(mean, run.stderrs.get(group, {}).get(metric))
+    text = _latex_number(shown)
     if best == run.index:
         text = f"\\mathbf{{{text}}}"
-    if (err := run.stderrs.get(group, {}).get(metric)) is not None:
+    if err is not None:
         text += f" \\pm {_latex_number(err)}"
     return NoEscape(f"${text}$")
 
@@ -364,7 +360,7 @@ def main_tables(results: Results, layout: TableLayout) -> list[tuple[str, str]]:
     many_groups = len(groups) > 1
     width, _ = layout.columns(results)
     tables = []
-    for number, metrics in enumerate(_chunks(results.main_metrics(), max(1, width - many_groups))):
+    for number, metrics in enumerate(_chunks(results.main_metrics(), width)):
         tabular = Tabular(("l" if many_groups else "") + "l" + "r" * len(metrics), booktabs=True)
         tabular.add_row(
             [*(["Dataset"] if many_groups else []), "Run", *(_header(results.label(m)) for m in metrics)]
@@ -402,7 +398,7 @@ def appendix_tables(results: Results, layout: TableLayout) -> list[tuple[str, st
             continue
         for part, runs in enumerate(_chunks(results.runs, width)):
             label = f"tab:appendix-{len(tables) + 1}"
-            table = LongTable("p{0.36\\linewidth}" + "r" * len(runs), booktabs=True)
+            table = LongTable(f"p{{{APPENDIX_NAME_WIDTH}\\linewidth}}" + "r" * len(runs), booktabs=True)
             caption = f"All other metrics on {escape_latex(group)}"
             caption += f" (part {part + 1})" if len(results.runs) > width else ""
             caption += ". " + _what_cells_hold(results, runs, [group]) + "."
