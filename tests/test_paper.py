@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from writeup_fixture import RUN_LABEL, finished_idea, script, search
 
+from aisci.numbers import fmt_mean
 from aisci.settings import get_settings
 from aisci.writeup import WriteupOptions, write_paper
 from aisci.writeup.build import log_problems
-from aisci.numbers import fmt_mean
 
 
 def pdf_text(pdf: Path) -> str:
