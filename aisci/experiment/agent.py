@@ -182,12 +182,15 @@ class ExperimentAgent:
 
     def _run_messages(self, run: int) -> list[dict[str, Any]]:
         template = _read_json(self.idea_dir / "prompt.json")
+        code = folder.read_text(self.idea_dir / "experiment.py")
+        current = notes.read_notes(self.idea_dir).text
+        budget = max(2000, 2 * self.gateway.context_window("coding") - len(code) - len(current))
         user = prompts.run_prompt(
             task=template.get("task_description", ""),
             idea=_read_json(self.idea_dir / "idea.json"),
-            code=folder.read_text(self.idea_dir / "experiment.py"),
-            baseline=folder.results(self.idea_dir, 0),
-            notes=notes.read_notes(self.idea_dir).text,
+            code=code,
+            baseline=_results_text(self.idea_dir, [0], budget),
+            notes=current,
             run=run,
             max_runs=self.limits.max_runs,
         )
@@ -291,7 +294,6 @@ class ExperimentAgent:
 
     def _figure_messages_from_data(self, figures: list[str], runs: list[int]) -> list[dict[str, Any]]:
         plot_source = folder.read_text(self.idea_dir / "plot.py")
-        # about three characters a token: the results may take up to two thirds of the window
         budget = max(2000, 2 * self.gateway.context_window("writing") - len(plot_source))
         user = prompts.FIGURES_FROM_DATA.format(
             figures=", ".join(figures),
@@ -303,7 +305,8 @@ class ExperimentAgent:
 
 
 def _results_text(idea_dir: Path, runs: list[int], budget: int) -> str:
-    """Each run's final_info.json, compact, cut to `budget` characters."""
+    """Each run's final_info.json, compact, cut to `budget` characters: at about three characters a token,
+    two characters per token of the window leave a third of it for the rest of the prompt."""
     text = "\n".join(
         f"run_{r}: {json.dumps(folder.results(idea_dir, r), separators=(',', ':'))}" for r in runs
     )

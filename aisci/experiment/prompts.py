@@ -90,14 +90,14 @@ Figures: {figures}
 
 
 def run_prompt(
-    task: str, idea: dict[str, Any], code: str, baseline: dict, notes: str, run: int, max_runs: int
+    task: str, idea: dict[str, Any], code: str, baseline: str, notes: str, run: int, max_runs: int
 ) -> str:
     return RUN_TASK.format(
         task=task,
         idea=json.dumps(idea, indent=2),
         format_guide=FORMAT_GUIDE,
         code=code,
-        baseline=json.dumps(baseline, indent=2),
+        baseline=baseline,
         notes=notes or "(none yet)",
         remaining=max_runs - run + 1,
         max_runs=max_runs,
