@@ -2,12 +2,14 @@
 defaults read from code for templates that write none."""
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from aisci.baseline import baseline_dir, run_baseline
+from aisci.experiment import snapshot
 from aisci.experiment.config import code_config, run_config
 from aisci.experiment.notes import measured_lines
 from aisci.templates import check, load_spec
@@ -70,6 +72,15 @@ def test_a_step_never_reached_is_listed_not_given_the_step_budget(smoke_run) -> 
     lines = measured_lines(info, info, load_spec(dest), 1).splitlines()
     assert "- x_plus_y.step_val_acc_99: not reached" in lines
     assert any(line.startswith("- x_plus_y.final_val_acc = ") for line in lines)
+
+
+def test_a_smoke_run_without_a_record_gets_no_code_defaults(smoke_run, tmp_path: Path) -> None:
+    """Its code's defaults are the full-size settings, not the ones it ran with."""
+    idea = shutil.copytree(smoke_run("nanogpt_lite"), tmp_path / "idea")
+    snapshot.save(idea, 0)
+    assert run_config(idea, 0)["max_iters"] == 300
+    (idea / "run_0" / "config.json").unlink()
+    assert (idea / "run_0" / "code" / "experiment.py").is_file() and run_config(idea, 0) == {}
 
 
 def test_without_a_record_the_defaults_come_from_the_code() -> None:

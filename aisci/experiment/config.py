@@ -4,7 +4,8 @@ Read from `run_i/config.json` when the template writes one (ours do: the configu
 used, smoke settings, data sizes and estimator settings included; nested keys are joined with dots, lists
 with commas). Otherwise read from the run's code snapshot (`run_i/code/experiment.py`, or `run_i.py`) with
 ast: argparse defaults, dataclass field defaults and module-level UPPERCASE constants, the first of each name
-winning. Such defaults are what a run uses unless something overrides them at run time.
+winning. Such defaults are what a run uses unless something overrides them at run time; a smoke run (marked in
+final_info.json) used other settings, so without a record it gets none.
 """
 
 import ast
@@ -36,10 +37,20 @@ def run_config(idea_dir: Path, run: int) -> dict[str, Value]:
         data = None
     if isinstance(data, dict):
         return dict(list(_flatten(data).items())[:MAX_ENTRIES])
+    if _smoke(idea_dir, run):
+        return {}
     for path in (snapshot.code_dir(idea_dir, run) / "experiment.py", idea_dir / f"run_{run}.py"):
         if path.is_file() and not path.is_symlink():
             return code_config(path.read_text(encoding="utf-8", errors="replace"))
     return {}
+
+
+def _smoke(idea_dir: Path, run: int) -> bool:
+    try:
+        results = folder.results(idea_dir, run)
+    except FinalInfoError:
+        return False
+    return any(isinstance(e, dict) and e.get("smoke") is True for e in results.values())
 
 
 def code_config(source: str) -> dict[str, Value]:
