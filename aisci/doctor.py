@@ -46,6 +46,7 @@ class Needs(BaseModel):
     tools: tuple[str, ...] = tuple(LATEX_TOOLS)
     sandbox: bool = True
     literature: bool = True
+    call_models: bool = False  # a tiny call per model; else only what can fail before a call is sent
 
 
 Stage = Literal["ideas", "experiment", "write", "review", "idea", "sweep"]
@@ -55,7 +56,7 @@ STAGES: dict[str, Needs] = {
     "write": Needs(roles=("writing",), sandbox=False),
     "review": Needs(roles=("review",), tools=("pdftotext",), sandbox=False, literature=False),
     "idea": Needs(),
-    "sweep": Needs(),
+    "sweep": Needs(call_models=True),
 }
 _passed: dict[tuple[str, str], list[Check]] = {}  # (stage, settings) → checks this process already passed
 
@@ -110,22 +111,26 @@ def check_sandbox(settings: Settings) -> Check:
     return Check(name="sandbox", status="ok", detail=f"{image} (recipe {recipe})")
 
 
-def check_models(settings: Settings, roles: tuple[Role, ...] = ROLES) -> list[Check]:
-    """One tiny call per distinct model the roles use."""
+def check_models(settings: Settings, roles: tuple[Role, ...] = ROLES, call: bool = True) -> list[Check]:
+    """One tiny call per distinct model the roles use; without `call`, the provider and its key only."""
     from aisci.llm import Gateway
 
     gateway = Gateway(settings, run_dir=None, budget_usd=0)
     checks = []
     for model in dict.fromkeys(settings.model_for(role) for role in roles):
         role = next(r for r in roles if settings.model_for(r) == model)
+        users = ", ".join(r for r in ROLES if settings.model_for(r) == model)
         name = f"model {model}"
         try:
+            if not call:
+                gateway.check_ready(role)
+                checks.append(Check(name=name, status="ok", detail=f"{users}: provider known, key set"))
+                continue
             reply = gateway.complete(role, [{"role": "user", "content": "Reply with: OK"}], max_tokens=3)
         except AisciError as exc:
             checks.append(Check(name=name, status="fail", detail=exc.message, fix=exc.hint))
             continue
-        roles = ", ".join(r for r in ROLES if settings.model_for(r) == model)
-        checks.append(Check(name=name, status="ok", detail=f"{roles}: answered in {reply.latency_s:.1f}s"))
+        checks.append(Check(name=name, status="ok", detail=f"{users}: answered in {reply.latency_s:.1f}s"))
     return checks
 
 
@@ -183,12 +188,12 @@ def check_workspace(settings: Settings) -> list[Check]:
 
 
 def run_checks(settings: Settings, models: bool = True, needs: Needs | None = None) -> list[Check]:
-    needs = needs or Needs()
+    needs = needs or Needs(call_models=True)
     checks = [check_python(), *check_tools(needs.tools)]
     if needs.sandbox:
         checks.append(check_sandbox(settings))
     if models:
-        checks += check_models(settings, needs.roles)
+        checks += check_models(settings, needs.roles, call=needs.call_models)
     if needs.literature:
         checks.append(check_semantic_scholar(settings))
     checks += check_workspace(settings)

@@ -66,16 +66,24 @@ def test_unwritable_workspace(scripted_settings, isolated):
 
 
 def test_each_stage_checks_what_it_needs_once(scripted, scripted_settings, monkeypatch):
+    path = os.environ["PATH"]
     monkeypatch.setenv("PATH", "/nonexistent")
     scripted.add({"reply": "OK"})
     settings = scripted_settings.model_copy(update={"sandbox_backend": "local"})
-    names = [c.name for c in preflight(settings, "ideas")]
-    assert "model openai/scripted" in names and "pdflatex" not in names and "sandbox" not in names
-    calls = len(scripted.requests)
-    preflight(settings, "ideas")
-    assert len(scripted.requests) == calls  # what passed is not checked again in this process
+    checks = {c.name: c for c in preflight(settings, "ideas")}
+    assert "pdflatex" not in checks and "sandbox" not in checks
+    assert (
+        checks["model openai/scripted"].detail == "ideation, coding, writing, review: provider known, key set"
+    )
+    assert scripted.requests == []  # a stage's preflight spends nothing; the sweep's makes one tiny call
     with pytest.raises(ConfigError) as caught:
         preflight(settings, "review")
     assert caught.value.message == "the review cannot start:\n  - pdftotext: not found on PATH " + (
         "(fix: apt-get install poppler-utils (scripts/setup.sh installs it))"
     )
+    monkeypatch.setenv("PATH", path)
+    preflight(settings, "sweep")
+    assert len(scripted.requests) == 1
+    preflight(settings, "sweep")
+    preflight(settings, "write")
+    assert len(scripted.requests) == 1  # what passed is not checked again in this process

@@ -347,6 +347,10 @@ class Gateway:
         except Exception:
             return False
 
+    def check_ready(self, role: Role) -> None:
+        """Raise what a call for `role` would meet before sending: an unknown provider, a missing key."""
+        self._check_key(self.target(role))
+
     def _check_key(self, target: Target) -> None:
         """Fail before the first call, not after paying for others, when the provider is unknown or its key
         is missing."""

@@ -57,16 +57,18 @@ def test_preflight_flow_fails_with_the_missing_pieces(prefect_harness, scripted,
         state.result()
 
 
-def test_the_ideas_flow_checks_before_it_spends(prefect_harness, scripted, scripted_env, tmp_path):
+def test_the_ideas_flow_checks_before_it_spends(prefect_harness, scripted, scripted_env, aisci_env, tmp_path):
     from flows.ideas import ideas_flow
 
-    scripted.add({"status": 401, "message": "bad key"})
+    scripted.add({"reply": "never asked"})
     scripted_env(tmp_path / "ws")
+    aisci_env(AISCI_MODELS__IDEATION="anthropic/claude-sonnet-4-5", AISCI_LLM__API_BASE="")  # hosted, no key
     state = ideas_flow("2d_diffusion", num_ideas=1, return_state=True)
     assert state.is_failed()
-    with pytest.raises(
-        ConfigError, match="the ideas cannot start:\n  - model openai/scripted: openai/scripted"
-    ):
+    with pytest.raises(ConfigError) as caught:
         state.result()
-    assert len(scripted.requests) == 1  # the preflight's own call; no idea was generated
-    assert not (tmp_path / "ws" / "archive").exists()
+    assert caught.value.message.startswith(
+        "the ideas cannot start:\n  - model anthropic/claude-sonnet-4-5: anthropic/claude-sonnet-4-5 needs "
+        "ANTHROPIC_API_KEY, which is not set"
+    )
+    assert scripted.requests == [] and not (tmp_path / "ws" / "archive").exists()
