@@ -229,6 +229,7 @@ def finished_idea(root: Path, scripted, set_env, extra_metrics: int = 0, page_li
         AISCI_MODELS__DEFAULT="openai/scripted",
         AISCI_LLM__API_BASE=scripted.url,
         AISCI_RUN_TIMEOUT_S=60,
+        AISCI_LLM__RETRY_BASE_DELAY_S=0.01,
     )
     scripted.add(*experiment_rules())
     run_experiments(str(idea), max_runs=2)

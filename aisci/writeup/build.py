@@ -32,6 +32,7 @@ class Problem(BaseModel):
     kind: str  # latex_error, chktex, overfull, missing_figure, duplicate, pages, undefined_citation, timeout
     message: str
     text: str = ""  # the offending text, where the log shows it
+    overflow_pt: float = 0.0  # how far an overfull box runs past the text
     line: int | None = None
     end_line: int | None = None
 
@@ -111,6 +112,7 @@ def log_problems(log: str, tex_name: str, overfull_tolerance_pt: float) -> list[
                     line=start,
                     end_line=int(m.group(4)) if m.group(4) else start,
                     text=text,
+                    overflow_pt=float(m.group(2)),
                 )
             )
     for key in dict.fromkeys(_CITE_UNDEF.findall(log)):

@@ -253,9 +253,14 @@ class TableLayout(BaseModel):
     main_columns: int = 0  # 0: the estimate
     appendix_columns: int = 0
 
-    def narrower(self, results: Results) -> "TableLayout":
+    def narrower(self, results: Results, overflow_pt: float) -> "TableLayout":
+        """Fewer columns, in proportion to how far the widest of our tables ran past the text."""
         main, appendix = self.columns(results)
-        return TableLayout(main_columns=max(1, main - 1), appendix_columns=max(1, appendix - 1))
+
+        def fewer(n: int) -> int:
+            return max(1, min(n - 1, int(n * TEXT_WIDTH_PT / (TEXT_WIDTH_PT + overflow_pt))))
+
+        return TableLayout(main_columns=fewer(main), appendix_columns=fewer(appendix))
 
     def columns(self, results: Results) -> tuple[int, int]:
         """(metric columns of a main table, run columns of an appendix table)."""

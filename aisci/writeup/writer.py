@@ -178,8 +178,10 @@ class Writeup:
         """aisci's own fixes: narrower tables when one of ours ran off the page; figures beyond the first
         two moved to the appendix when the main text is too long."""
         changed = layout
-        if any(part.startswith("table:") for part in by_part):
-            changed = changed.model_copy(update={"tables": layout.tables.narrower(self.context.results)})
+        ours = [p for part, problems in by_part.items() if part.startswith("table:") for p in problems]
+        if widest := max((p.overflow_pt for p in ours if p.kind == "overfull"), default=0.0):
+            tables = layout.tables.narrower(self.context.results, widest)
+            changed = changed.model_copy(update={"tables": tables})
         figures = len(self.context.figures)
         if result.of("pages") and layout.main_figures is None and figures > MAIN_FIGURES_WHEN_LONG:
             changed = changed.model_copy(update={"main_figures": MAIN_FIGURES_WHEN_LONG})
