@@ -1,4 +1,4 @@
-"""The writeup flow: one task per section and per build round, on the session's Prefect harness."""
+"""The writeup flow: the one writeup loop with each step a task of the flow run, on the session harness."""
 
 import subprocess
 
@@ -10,18 +10,18 @@ def test_writeup_flow_writes_the_paper(prefect_harness, scripted, isolated, aisc
 
     from flows.writeup import writeup_flow
 
-    idea = finished_idea(isolated)
+    idea = finished_idea(isolated, scripted, aisci_env)
     scripted.add(*script())
-    aisci_env(AISCI_MODELS__DEFAULT="openai/scripted", AISCI_LLM__API_BASE=scripted.url)
     state = writeup_flow(idea, offline=True, return_state=True)
     assert state.is_completed()
     report = state.result()
-    assert report.ok and len(report.rounds) == 1 and report.citation_mode == "offline"
+    assert report.ok and report.citation_mode == "offline" and len(report.figures) == 2
     assert "novelty.json" in report.citation_note
     text = subprocess.run(["pdftotext", str(idea / "paper.pdf"), "-"], capture_output=True, text=True).stdout
-    assert "Experimental Setup" in text and "0.2874" in text
+    assert "Experimental Setup" in text and "Figure 1" in text
     artifact = Artifact.get("writeup")
-    assert artifact is not None and "paper.pdf" in str(artifact.data)
+    assert artifact is not None and "paper.pdf" in str(artifact.data) and "2 figures" in str(artifact.data)
+    assert "Paper ready" in str(artifact.data)
 
 
 def test_only_transient_failures_are_retried():
