@@ -27,15 +27,15 @@ def test_changes_are_percents_only_where_a_percent_means_something():
     }
     assert measured_lines(BASELINE, run, SPEC, 1).splitlines() == [
         "Measured by aisci (run_1/final_info.json; mean ± stderr; change against run_0):",
-        "- g.loss = 1.5 ± 0.05 (baseline 2 ± 0.1; -0.5, -25.0%)",
-        "- g.kl = 0.01 (baseline 0.004 ± 0.003; +0.006)",  # a baseline within its noise of zero
+        "- g.loss = 1.500 ± 0.050 (baseline 2.00 ± 0.10; -0.5, -25.0%)",
+        "- g.kl = 0.01 (baseline 0.0040 ± 0.0030; +0.006)",  # a baseline within its noise of zero
         "- g.margin = 0.25 (baseline -0.5; +0.75)",  # values that can be negative
         "- g.acc = 0.75 (baseline 0.5; +0.25, +50.0%)",
         "(4 of 5 metrics per group; every metric is in run_1/final_info.json)",
     ]
     assert measured_lines(BASELINE, BASELINE, SPEC, 0).splitlines()[:2] == [
         "Measured by aisci (run_0/final_info.json; mean ± stderr):",
-        "- g.loss = 2 ± 0.1",
+        "- g.loss = 2.00 ± 0.10",
     ]
 
 

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from aisci.experiment import folder
 from aisci.files import write_atomic
+from aisci.numbers import change, with_stderr
 from aisci.templates import UNREACHED_KEY, TemplateSpec, load_spec
 
 NOTES = "notes.txt"
@@ -131,14 +132,14 @@ def _result(entry: dict[str, Any], base: dict[str, Any], metric: str) -> str:
     value, ref = _value(entry, metric), _value(base, metric)
     if value is None:
         text = ": not reached"
-        return text + (f" (baseline {_fmt(*ref)})" if ref else "")
-    text = f" = {_fmt(*value)}"
+        return text + (f" (baseline {with_stderr(*ref)})" if ref else "")
+    text = f" = {with_stderr(*value)}"
     if not base:
         return text
     if ref is None:
         reached = metric in base.get(UNREACHED_KEY, [])
         return text + (" (baseline: not reached)" if reached else "")
-    return text + f" (baseline {_fmt(*ref)}; {_change(value, ref)})"
+    return text + f" (baseline {with_stderr(*ref)}; {change(value[0], *ref)})"
 
 
 def _value(entry: dict[str, Any], metric: str) -> tuple[float, float | None] | None:
@@ -147,22 +148,6 @@ def _value(entry: dict[str, Any], metric: str) -> tuple[float, float | None] | N
         return None
     stderr = (entry.get("stderrs") or {}).get(metric)
     return float(mean), float(stderr) if _is_number(stderr) else None
-
-
-def _change(value: tuple[float, float | None], ref: tuple[float, float | None]) -> str:
-    """The difference, plus a percent where it means something: positive values, a baseline clear of zero
-    (beyond its stderr), and a change smaller than the baseline itself."""
-    (x, _), (r, r_err) = value, ref
-    diff = x - r
-    text = f"{diff:+.4g}"
-    clear_of_zero = r > 0 and (r_err is None or r > 2 * r_err)
-    if clear_of_zero and x > 0 and abs(diff) < r:
-        text += f", {100 * diff / r:+.1f}%"
-    return text
-
-
-def _fmt(mean: float, stderr: float | None) -> str:
-    return f"{mean:.4g}" + (f" ± {stderr:.2g}" if stderr is not None else "")
 
 
 def _is_number(value: Any) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from aisci.experiment.notes import is_timing
 from aisci.numbers import change, fmt_mean, with_stderr
 from aisci.templates import UNREACHED_KEY, TemplateSpec
 
@@ -23,7 +24,6 @@ NOT_REACHED = "not reached"
 # Names that say which way is better, for templates that declare nothing (AI Scientist v1).
 LOWER_IS_BETTER = ("loss", "kl", "error", "err", "perplexity", "ppl", "mse", "mae", "nll", "fid", "bpc")
 HIGHER_IS_BETTER = ("acc", "accuracy", "score", "reward", "bleu", "f1", "auc", "precision", "recall")
-TIMING = ("time", "seconds", "duration", "latency")
 
 
 class Run(BaseModel):
@@ -107,15 +107,11 @@ class Results(BaseModel):
 def metric_direction(metric: str) -> int:
     """-1 when the name says lower is better, +1 when it says higher is better, 0 otherwise."""
     words = set(re.split(r"[^a-z0-9]+", metric.lower()))
-    if words & set(LOWER_IS_BETTER + TIMING):
+    if words & set(LOWER_IS_BETTER) or is_timing(TemplateSpec(), metric):
         return -1
     if words & set(HIGHER_IS_BETTER):
         return 1
     return 0
-
-
-def _is_timing(metric: str) -> bool:
-    return bool(set(re.split(r"[^a-z0-9]+", metric.lower())) & set(TIMING))
 
 
 def load_results(
@@ -148,10 +144,9 @@ def load_results(
     metrics = results.metrics()
     if spec.metrics:
         directions = {m: {"lower": -1, "higher": 1}.get(spec.metric(m).direction or "", 0) for m in metrics}
-        timing = [m for m in metrics if spec.metric(m).timing]
     else:
         directions = {m: metric_direction(m) for m in metrics}
-        timing = [m for m in metrics if _is_timing(m)]
+    timing = [m for m in metrics if is_timing(spec, m)]
     return results.model_copy(
         update={
             "directions": {m: d for m, d in directions.items() if d},
