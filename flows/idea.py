@@ -53,6 +53,8 @@ class IdeaResult(BaseModel):
     verdict: str
     runs: list[int] = []
     pdf: str | None = None
+    paper_problems: list[str] = []  # what a reader would find wrong in the paper (build_report.json)
+    paper_warnings: int = 0
     overall: float | None = None
     decision: str | None = None
     cost_usd: float = 0.0
@@ -80,7 +82,9 @@ def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
     report = writeup_stage(str(folder), template_dir, options.writeup, novelty.unreachable, experiments)
     review = review_stage(str(folder), options.review, report)
     if options.improve:
-        improvement = improve_stage(str(folder), template_dir, options.writeup, options.review, review)
+        improvement = improve_stage(
+            str(folder), template_dir, options.writeup, options.review, review, novelty.unreachable
+        )
         print(f"{idea.name}: revision moved Overall by {improvement.overall_change:+.1f}")
         review = improvement.after
     weakness = review.form.weaknesses[0] if review.form.weaknesses else None
@@ -94,6 +98,8 @@ def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
         verdict=novelty.verdict,
         runs=experiments.runs,
         pdf=str(report.pdf) if report.pdf else None,
+        paper_problems=report.problems,
+        paper_warnings=len(report.warnings),
         overall=review.overall,
         decision=review.decision,
         cost_usd=Transcript(folder / "transcript.jsonl", []).spent_usd(),

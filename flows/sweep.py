@@ -110,6 +110,8 @@ def sweep_flow(
                 "status": o.status,
                 "runs": ", ".join(map(str, o.result.runs)) if o.result else "",
                 "paper": (o.result.pdf or "") if o.result else "",
+                "paper problems": "; ".join(o.result.paper_problems) if o.result else "",
+                "paper warnings": o.result.paper_warnings if o.result else 0,
                 "cost_usd": round(o.result.cost_usd, 4) if o.result else 0.0,
                 "detail": o.detail,
             }

@@ -14,14 +14,15 @@ from aisci.errors import WriteupFailed
 from aisci.files import write_atomic
 from aisci.ideas import Idea
 from aisci.literature import NoveltyResult
-from aisci.review import Review, ReviewConfig, ReviewSteps
+from aisci.review import Review, ReviewConfig
 from aisci.review.improve import Improvement, as_feedback, improve
 from aisci.settings import get_settings
-from aisci.writeup import WriteupOptions, WriteupReport, write_paper
+from aisci.writeup import WriteupOptions, WriteupReport
 from flows.experiment import ExperimentSummary, experiments
 from flows.gpu import remote_experiment
 from tasks.ideas import NoveltyOptions, check_novelty
 from tasks.policy import TRANSIENT_RETRIES
+from tasks.review import TaskReviewSteps
 
 STAGE_CACHE = INPUTS + TASK_SOURCE
 
@@ -62,22 +63,28 @@ def writeup_stage(
 
 @task(name="improve", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
 def improve_stage(
-    idea_dir: str, template_dir: str, options: WriteupOptions, config: ReviewConfig, review: Review
+    idea_dir: str,
+    template_dir: str,
+    options: WriteupOptions,
+    config: ReviewConfig,
+    review: Review,
+    offline: bool = False,
 ) -> Improvement:
-    """One revision answering the review, reviewed again; the reviewed version is kept in improvement/."""
-    settings = get_settings()
+    """One revision answering the review, reviewed again; the reviewed version is kept in improvement/.
+
+    The revision and its review run the same loops, with the same tasks, as the writeup and review stages."""
+    from flows.writeup import write_up
+
     folder = Path(idea_dir)
 
     def revise(paper: Path, before: Review, out_dir: Path) -> Path:
         shutil.copy2(paper, out_dir / "paper-reviewed.pdf")
-        report = write_paper(
-            folder, settings, options, template_dir=Path(template_dir), feedback=as_feedback(before)
-        )
+        report = write_up(folder, Path(template_dir), options, offline, feedback=as_feedback(before))
         if report.pdf is None:
             raise WriteupFailed(f"{folder.name}: the revision produced no PDF", hint="see build_report.json")
         return report.pdf
 
-    steps = ReviewSteps(settings, config, folder)
+    steps = TaskReviewSteps(get_settings(), config, folder)
     result = improve(folder / "paper.pdf", steps, revise, folder / "improvement", before=review)
     write_atomic(folder / "improvement" / "improvement.json", result.model_dump_json(indent=2))
     return result

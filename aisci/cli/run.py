@@ -1,10 +1,13 @@
 """`aisci run`: the main job, a whole sweep."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from aisci.cli.options import Workspace, settings_for
+
+if TYPE_CHECKING:
+    from flows.idea import IdeaResult
 
 
 def run(
@@ -50,7 +53,7 @@ def run(
             escape(outcome.idea),
             outcome.status,
             ", ".join(map(str, result.runs)) if result else "",
-            escape(result.pdf or "") if result else "",
+            escape(_paper(result)) if result else "",
             escape(outcome.detail),
         )
     console = Console()
@@ -63,3 +66,12 @@ def run(
         else "runs are in the embedded Prefect API; `aisci up` serves a UI",
         highlight=False,
     )
+
+
+def _paper(result: "IdeaResult") -> str:
+    """The PDF, and whether a reader would find it right (build_report.json's problems)."""
+    if not result.pdf:
+        return ""
+    if result.paper_problems:
+        return f"{result.pdf} (not ready: {'; '.join(result.paper_problems)})"
+    return f"{result.pdf} ({result.paper_warnings} warnings)" if result.paper_warnings else result.pdf

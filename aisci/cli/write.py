@@ -22,29 +22,36 @@ def write(
 ) -> None:
     """Write, build and check the LaTeX paper: IDEA_DIR/paper.pdf and IDEA_DIR/build_report.json."""
     from rich.console import Console
+    from rich.progress import Progress
 
     from aisci.doctor import preflight
-    from aisci.writeup import WriteupOptions, write_paper
-    from aisci.writeup.citations import s2_search
+    from aisci.writeup import Writeup, WriteupOptions
+    from aisci.writeup.paper import load_context
+    from aisci.writeup.writer import run_writeup
 
     settings = settings_for(workspace)
     preflight(settings, "write")
-    report = write_paper(
-        idea_dir,
-        settings,
-        WriteupOptions(fix_rounds=fix_rounds),
-        search=None if offline else s2_search(settings),
-        template_dir=template,
-    )
+    options = WriteupOptions(fix_rounds=fix_rounds)
+    context = load_context(idea_dir, template, options.page_limit)
     console = Console(stderr=True, highlight=False)
-    status = "built cleanly" if report.ok else "did not build"
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("writeup", total=None)
+
+        class ShownWriteup(Writeup):
+            def progress(self, done: int, total: int, step: str) -> None:
+                bar.update(task, completed=done, total=total, description=step)
+
+        report = run_writeup(ShownWriteup(context, settings, options, offline=offline))
+    status = "ready" if report.ok else "NOT READY"
     console.print(
-        f"{report.pdf or 'no PDF'}: {status}, {report.pages or 0} pages, {len(report.rounds)} round(s)"
+        f"{report.pdf or 'no PDF'}: {status}; {report.text_pages or 0} of {report.page_limit or '-'} "
+        f"main-text pages ({report.pages or 0} in all), {len(report.figures)} figures, "
+        f"{len(report.rounds)} build round(s)"
     )
-    if report.smoke_results:
-        console.print("the results are smoke tests, not full experiments", style="yellow")
-    for line in report.remaining:
-        console.print(f"  {line}", markup=False)
+    for line in report.problems:
+        console.print(f"  problem: {line}", markup=False, style="red")
+    for line in report.warnings:
+        console.print(f"  warning: {line}", markup=False)
     print(idea_dir / "build_report.json")
     if not report.ok:
         raise typer.Exit(1)

@@ -20,7 +20,7 @@ from aisci.writeup.results import Results, TableLayout, appendix_tables, load_re
 FIGURES = "figures"  # where the experiment stage leaves its plots
 FIGURE_SUFFIXES = (".png", ".pdf", ".jpg", ".jpeg")
 DEFAULT_PREAMBLE = "\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage[T1]{fontenc}\n"
-NEEDED_PACKAGES = ("graphicx", "booktabs", "natbib", "amsmath", "longtable", "multirow")
+NEEDED_PACKAGES = ("graphicx", "booktabs", "natbib", "amsmath", "longtable", "multirow", "placeins")
 # Ligatures (ff, fi, fl) and accented letters keep their Unicode meaning in the PDF's text, so the reviewer
 # and any reader copying text see "efficient", not "ecient". (T1-encoded text also needs outline fonts:
 # scripts/setup.sh installs cm-super, without which pdflatex embeds bitmaps that carry no text.)
@@ -359,6 +359,7 @@ def assemble(
             for figure in main_figures:
                 parts.append((f"figure:{figure.label}", figure_latex(figure)))
         parts.append((name, body(name)))
+    parts.append(("frame", "\\FloatBarrier"))  # the main text's tables and figures come before the references
     if bib.mode == "offline":
         parts.append(("frame", f"\\paragraph{{A note on the references.}} {_escape(OFFLINE_NOTE)}"))
     parts.append(

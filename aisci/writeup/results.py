@@ -339,7 +339,8 @@ def _direction_note(results: Results, metrics: list[str]) -> str:
         parts.append(f"lower is better for {', '.join(lower)}")
     if higher:
         parts.append(f"higher is better for {', '.join(higher)}")
-    return (" " + "; ".join(parts).capitalize() + ", best in bold.") if parts else ""
+    text = "; ".join(parts)
+    return f" {text[0].upper()}{text[1:]}, best in bold." if parts else ""
 
 
 def _header(name: str) -> str:
@@ -398,20 +399,21 @@ def appendix_tables(results: Results, layout: TableLayout) -> list[tuple[str, st
             continue
         for part, runs in enumerate(_chunks(results.runs, width)):
             label = f"tab:appendix-{len(tables) + 1}"
-            table = LongTable(f"p{{{APPENDIX_NAME_WIDTH}\\linewidth}}" + "r" * len(runs), booktabs=True)
+            table = LongTable(f"p{{{APPENDIX_NAME_WIDTH}\\linewidth}}" + "r" * len(runs))
             caption = f"All other metrics on {escape_latex(group)}"
             caption += f" (part {part + 1})" if len(results.runs) > width else ""
             caption += ". " + _what_cells_hold(results, runs, [group]) + "."
             caption += _direction_note(results, metrics) + _legend(results)
-            table.append(NoEscape(f"\\caption{{{caption}}}\\label{{{label}}}\\\\"))
+            table.append(NoEscape(f"\\caption{{{caption}}}\\label{{{label}}}\\\\\n\\toprule"))
             table.add_row(["Metric", *(r.name for r in runs)])
-            table.add_hline()
+            table.append(NoEscape("\\midrule"))
             table.end_table_header()
             for metric in metrics:
                 best = _best(results, group, metric)
                 table.add_row(
                     [_header(results.label(metric)), *(_cell(results, r, group, metric, best) for r in runs)]
                 )
+            table.append(NoEscape("\\bottomrule"))
             tables.append((label, table.dumps()))
     return tables
 
