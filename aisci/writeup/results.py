@@ -332,8 +332,9 @@ def _legend(results: Results) -> str:
 def _direction_note(results: Results, metrics: list[str]) -> str:
     from pylatex.utils import escape_latex
 
-    lower = [escape_latex(results.label(m)) for m in metrics if results.direction(m) < 0]
-    higher = [escape_latex(results.label(m)) for m in metrics if results.direction(m) > 0]
+    ranked = [m for m in metrics if m not in results.timing]  # times are reported, never ranked
+    lower = [escape_latex(results.label(m)) for m in ranked if results.direction(m) < 0]
+    higher = [escape_latex(results.label(m)) for m in ranked if results.direction(m) > 0]
     parts = []
     if lower:
         parts.append(f"lower is better for {', '.join(lower)}")
