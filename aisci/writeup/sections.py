@@ -68,7 +68,7 @@ class Budget:
     def __init__(self, gateway: Gateway, role: str = "writing") -> None:
         self.gateway, self.role = gateway, role
         window = gateway.context_window(role)
-        self.max_tokens = min(SECTION_MAX_TOKENS, window // 4)
+        self.max_tokens = min(SECTION_MAX_TOKENS, window // 8)
         self.tokens = window - 2 * self.max_tokens - PROMPT_MARGIN_TOKENS
 
     def fits(self, text: str) -> bool:
