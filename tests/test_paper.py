@@ -156,3 +156,23 @@ def test_an_overfull_line_names_the_words_at_the_margin_not_the_paragraph():
     (problem,) = log_problems(log, "paper.tex", 1.0)
     assert problem.line == 40 and problem.text.endswith("$k$-nearest-neighbour-")
     assert "We es-ti-mate" not in problem.text or len(problem.text) <= 61
+
+
+def test_a_prompt_the_provider_finds_too_long_is_shortened_and_sent_again(idea, scripted):
+    too_long = {
+        "contains": "Write the Method section",
+        "status": 400,
+        "code": "context_length_exceeded",
+        "message": "This model's maximum context length is 1000 tokens. However, your messages resulted in "
+        "4000 tokens. Please reduce the length of the messages.",
+        "times": 1,
+    }
+    scripted.add(too_long, *script())
+    report = write_paper(idea, get_settings(), WriteupOptions(fix_rounds=0), search=search)
+    assert report.pdf is not None
+    asked = [
+        "\n".join(str(m["content"]) for m in r["body"]["messages"])
+        for r in scripted.requests
+        if "Write the Method section" in str(r["body"]["messages"][-1]["content"])
+    ]
+    assert len(asked) == 2 and len(asked[1]) < len(asked[0])

@@ -59,10 +59,12 @@ def review(
     from rich.console import Console
     from rich.table import Table
 
+    from aisci.doctor import preflight
     from aisci.review import ReviewConfig, ReviewSteps, load_examples, review_paper
     from aisci.review.loop import REVIEW
 
     settings = with_review_model(settings_for(workspace), model)
+    preflight(settings, "review")
     config = ReviewConfig(
         ensemble=ensemble, reflections=reflections, threshold=threshold, examples=load_examples(example or [])
     )

@@ -4,6 +4,7 @@ round; and the compile-fix round that hands a section its LaTeX errors with the 
 import json
 import re
 
+from aisci.errors import LLMContextError
 from aisci.llm import Gateway
 from aisci.writeup.build import Problem
 from aisci.writeup.citations import Bibliography
@@ -70,6 +71,11 @@ class Budget:
         window = gateway.context_window(role)
         self.max_tokens = min(SECTION_MAX_TOKENS, window // 8)
         self.tokens = window - 2 * self.max_tokens - PROMPT_MARGIN_TOKENS
+
+    def shrink(self, prompt_tokens: int | None, window: int | None) -> None:
+        """The provider found the prompt too long: scale the budget down by how far it was over."""
+        ratio = (window or self.tokens) / (prompt_tokens or 2 * self.tokens)
+        self.tokens = int(self.tokens * min(ratio, 1.0) * 0.8)
 
     def fits(self, text: str) -> bool:
         return self.gateway.count_tokens(self.role, text) <= self.tokens
@@ -141,12 +147,11 @@ def brief(
     return budget.cut(text)
 
 
-def write_section(
-    gateway: Gateway, context: PaperContext, name: str, bib: Bibliography, done: dict[str, Section]
-) -> Section:
+def _ask(
+    context: PaperContext, bib: Bibliography, done: dict[str, Section], name: str, budget: Budget
+) -> list:
     spec = SPECS[name]
-    budget = Budget(gateway)
-    ask = [
+    return [
         {"role": "system", "content": SYSTEM},
         {
             "role": "user",
@@ -154,7 +159,20 @@ def write_section(
             f"Guidance for {spec.title}: {spec.guidance}",
         },
     ]
-    draft = gateway.complete("writing", ask, max_tokens=budget.max_tokens).text
+
+
+def write_section(
+    gateway: Gateway, context: PaperContext, name: str, bib: Bibliography, done: dict[str, Section]
+) -> Section:
+    spec = SPECS[name]
+    budget = Budget(gateway)
+    ask = _ask(context, bib, done, name, budget)
+    try:
+        draft = gateway.complete("writing", ask, max_tokens=budget.max_tokens).text
+    except LLMContextError as exc:  # the provider counts differently: shrink by its own count, once
+        budget.shrink(exc.prompt_tokens, exc.window)
+        ask = _ask(context, bib, done, name, budget)
+        draft = gateway.complete("writing", ask, max_tokens=budget.max_tokens).text
     critique = [
         *ask,
         {"role": "assistant", "content": draft},
