@@ -66,7 +66,18 @@ class PrefectOptions(BaseModel):
     )
     work_pool: str | None = Field("gpu", description="work pool of GPU hosts for experiments")
     cpu_pool: str = Field("aisci", description="work pool for sweeps, ideas, writeups and reviews")
-    crash_restarts: int = Field(2, ge=0, description="times an experiment whose worker died is started again")
+    crash_restarts: int = Field(
+        2, ge=0, description="times a deployed flow run whose worker died (Crashed) is started again"
+    )
+    pickup_timeout_s: float = Field(
+        1800.0,
+        gt=0,
+        description="how long an idea waits for a worker of the GPU pool to start its experiments",
+    )
+    files_url: str | None = Field(
+        None,
+        description="URL serving the workspace read-only (`aisci up` sets one): artifact links and figures",
+    )
     heartbeat_s: int = Field(30, ge=30, description="how often flow runs report that they live")
     crashed_after_s: int = Field(120, ge=35, description="silence after which a flow run counts as Crashed")
     analytics: bool = False

@@ -3,6 +3,7 @@
 Deployed to the GPU work pool; re-running it on an idea folder continues after the last completed run.
 """
 
+from functools import partial
 from pathlib import Path
 
 from prefect import flow
@@ -16,6 +17,7 @@ from aisci.experiment.folder import failed_attempts
 from aisci.files import write_json
 from aisci.settings import get_settings
 from aisci.storage import idea_path
+from flows.display import run_name
 from flows.gpu import SUMMARY, gpu_slot
 from tasks.experiment import AttemptFailed, attempt_run, make_plots, run_baseline
 from tasks.preflight import preflight_checks
@@ -28,7 +30,7 @@ class ExperimentSummary(BaseModel):
     ended_by: str
 
 
-@flow(name="experiment", flow_run_name="experiment-{idea_dir}", log_prints=True)
+@flow(name="experiment", flow_run_name=partial(run_name, "experiment"), log_prints=True)
 def run_experiments(
     idea_dir: str, max_runs: int = 5, max_attempts: int = 4, gpus: list[int] | None = None
 ) -> ExperimentSummary:

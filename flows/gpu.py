@@ -1,24 +1,27 @@
 """GPU hosts: holding a GPU for one experiment, and sending experiments to the GPU work pool."""
 
-import logging
 import socket
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from uuid import UUID
 
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRun
 from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
+from prefect.states import Cancelled
 
 from aisci import storage
-from aisci.errors import ExperimentFailed
+from aisci.errors import ConfigError, ExperimentFailed
 from aisci.settings import get_settings
 
 SUMMARY = "experiment.json"
 POLL_S = 5.0
-log = logging.getLogger("aisci.gpu")
+LEASE_S = 60  # a GPU held by a dead worker frees within a minute (the least Prefect allows), not five
+RESTART_GRACE_S = 60  # how long a Crashed run may wait for the crash automation to schedule it again
 
 
 def slot_name(gpu: int) -> str:
@@ -42,7 +45,9 @@ def gpu_slot(requested: list[int] | None, host_gpus: list[int]) -> Iterator[list
     ensure_gpu_limits(requested or host_gpus)
     with ExitStack() as held:
         if requested:
-            held.enter_context(concurrency([slot_name(g) for g in requested], strict=True))
+            held.enter_context(
+                concurrency([slot_name(g) for g in requested], strict=True, lease_duration=LEASE_S)
+            )
             chosen = requested
         else:
             chosen = _first_free(held, host_gpus)
@@ -53,7 +58,9 @@ def _first_free(held: ExitStack, gpus: list[int]) -> list[int]:
     while True:
         for gpu in gpus:
             try:
-                held.enter_context(concurrency(slot_name(gpu), timeout_seconds=1, strict=True))
+                held.enter_context(
+                    concurrency(slot_name(gpu), timeout_seconds=1, strict=True, lease_duration=LEASE_S)
+                )
             except TimeoutError:
                 continue
             return [gpu]
@@ -63,8 +70,8 @@ def _first_free(held: ExitStack, gpus: list[int]) -> list[int]:
 def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None):
     """Run the experiment flow on the GPU pool's deployment and wait; None when there is none to use.
 
-    A run whose worker died is Crashed, which Prefect never retries: it is started again here, up to
-    `prefect.crash_restarts` times, and resumes from the idea folder where the dead one stopped."""
+    A run whose worker died is Crashed and is started again by the server's crash automation (up to
+    `prefect.crash_restarts` times); it resumes from the idea folder where the dead one stopped."""
     from flows.experiment import ExperimentSummary
 
     settings = get_settings()
@@ -81,15 +88,39 @@ def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: lis
         storage.push(settings, folder)
         idea_dir = folder.relative_to(settings.workspace.expanduser().resolve()).as_posix()
     parameters = {"idea_dir": idea_dir, "max_runs": max_runs, "max_attempts": max_attempts, "gpus": gpus}
-    for restart in range(settings.prefect.crash_restarts + 1):
-        flow_run = run_deployment(name, parameters=parameters, timeout=None)
-        if not flow_run.state.is_crashed():
-            break
-        log.warning(
-            "%s crashed (%s); starting it again (%d)", flow_run.name, flow_run.state.message, restart + 1
-        )
+    flow_run = wait_for_run(run_deployment(name, parameters=parameters, timeout=0).id)
     if settings.storage_url:
         storage.pull(settings, folder)
     if not flow_run.state.is_completed():
         raise ExperimentFailed(f"{flow_run.name} ended {flow_run.state.name}: {flow_run.state.message}")
     return ExperimentSummary.model_validate_json((folder / SUMMARY).read_text())
+
+
+def wait_for_run(flow_run_id: UUID) -> FlowRun:
+    """The run once it ends for good: Crashed counts only when no restart follows. A run that no worker
+    starts within `prefect.pickup_timeout_s` is cancelled, so it cannot start later unseen."""
+    options = get_settings().prefect
+    scheduled_since = crashed_since = None
+    with get_client(sync_client=True) as client:
+        while True:
+            flow_run = client.read_flow_run(flow_run_id)
+            state, now = flow_run.state, time.monotonic()
+            scheduled_since = (scheduled_since or now) if state.is_scheduled() else None
+            crashed_since = (crashed_since or now) if state.is_crashed() else None
+            if state.is_final() and not state.is_crashed():
+                return flow_run
+            if crashed_since and (
+                flow_run.run_count > options.crash_restarts or now - crashed_since > RESTART_GRACE_S
+            ):
+                return flow_run
+            if scheduled_since and now - scheduled_since > options.pickup_timeout_s:
+                client.set_flow_run_state(
+                    flow_run_id, Cancelled(message="no worker picked it up"), force=True
+                )
+                raise ConfigError(
+                    f"no worker of pool {flow_run.work_pool_name} picked up {flow_run.name} within "
+                    f"{options.pickup_timeout_s:.0f} s",
+                    hint=f"start one (prefect worker start --pool {flow_run.work_pool_name}), then Retry the "
+                    "idea: its folder is kept and it resumes where it stopped",
+                )
+            time.sleep(POLL_S)

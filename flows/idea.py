@@ -5,6 +5,7 @@ again, or pressing Retry on a failed run in the UI, redoes only the failed stage
 """
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -16,9 +17,11 @@ from aisci.errors import ExperimentFailed
 from aisci.ideas import Archive, Idea
 from aisci.ideas.archive import record_outcome
 from aisci.llm.transcript import Transcript
-from aisci.review import ReviewConfig
+from aisci.review import Review, ReviewConfig
 from aisci.settings import get_settings
 from aisci.writeup import WriteupOptions
+from flows.display import file_link, image, run_name
+from flows.experiment import ExperimentSummary
 from tasks.idea import (
     experiments_stage,
     improve_stage,
@@ -46,6 +49,9 @@ class IdeaOptions(BaseModel):
     )
 
 
+DEFAULTS = IdeaOptions()  # a model, not None, so the Run form opens with every field and its default
+
+
 class IdeaResult(BaseModel):
     idea: str
     idea_dir: str
@@ -60,9 +66,8 @@ class IdeaResult(BaseModel):
     cost_usd: float = 0.0
 
 
-@flow(name="idea", flow_run_name="idea-{idea_dir}", log_prints=True)
-def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
-    options = options or IdeaOptions()
+@flow(name="idea", flow_run_name=partial(run_name, "idea"), log_prints=True)
+def idea_flow(idea_dir: str, options: IdeaOptions = DEFAULTS) -> IdeaResult:
     folder = Path(idea_dir).resolve()
     idea = Idea.model_validate(json.loads((folder / "idea.json").read_text()))
     preflight_checks(get_settings(), "idea")
@@ -105,11 +110,29 @@ def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
         cost_usd=Transcript(folder / "transcript.jsonl", []).spent_usd(),
     )
     create_markdown_artifact(
-        markdown=f"**{idea.title}**\n\nruns {result.runs}, paper `{result.pdf}`, "
-        f"review {review.overall:.1f} ({review.decision}), ${result.cost_usd:.4f}",
+        markdown=outcome_markdown(idea, result, experiments, review),
         description=f"Outcome of idea {idea.name}",
     )
     return result
+
+
+def outcome_markdown(idea: Idea, result: IdeaResult, experiments: ExperimentSummary, review: Review) -> str:
+    """What a reader of the run wants first: the paper, the review's verdict and why, and the figures."""
+    folder = Path(result.idea_dir)
+    paper = file_link(result.pdf, "paper.pdf") if result.pdf else "no PDF"
+    lines = [
+        f"## {idea.title}",
+        f"Overall **{review.overall:.1f}**, **{review.decision}**; runs {result.runs}; {paper}; "
+        f"${result.cost_usd:.4f}",
+    ]
+    if result.paper_problems:
+        lines.append(f"Paper not ready: {'; '.join(result.paper_problems)}")
+    lines += ["### Review", review.form.summary]
+    for heading, points in (("Strengths", review.form.strengths), ("Weaknesses", review.form.weaknesses)):
+        lines += [f"**{heading}**", *(f"- {p}" for p in points[:3])]
+    lines.append("### Figures")
+    lines += [image(folder / "figures" / name, name) for name in experiments.figures] or ["none"]
+    return "\n\n".join(lines)
 
 
 if __name__ == "__main__":

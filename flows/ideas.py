@@ -13,8 +13,9 @@ from tasks.ideas import NoveltyOptions, check_novelty, generate_ideas
 from tasks.preflight import preflight_checks
 
 
-def new_sweep_id(template: str) -> str:
-    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{Path(template).name}"
+def new_sweep_id(template: str, at: datetime | None = None) -> str:
+    """Named by when it began: pass the flow run's creation time so a restarted run keeps its id."""
+    return f"{(at or datetime.now(UTC)):%Y%m%d-%H%M%S}-{Path(template).name}"
 
 
 @flow(name="ideas", log_prints=True)

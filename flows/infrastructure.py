@@ -1,9 +1,10 @@
 """What `aisci deploy` and `aisci up` set up on a Prefect server.
 
 Work pools (one for the CPU flows, one for GPU hosts) whose flow runs send heartbeats; an automation that
-marks a run Crashed when its heartbeats stop (a worker or host died), so the idea flow can start it again;
-one concurrency limit per GPU of this host; and the deployments of deployments/prefect.yaml. Each step
-checks what exists first, so running it again changes nothing.
+marks a run Crashed when its heartbeats stop (a worker or host died) and one that schedules a Crashed
+deployment run of aisci again, so that no waiting client is needed; one concurrency limit per GPU of this
+host; and the deployments of deployments/prefect.yaml, the sweep's template a choice of those that exist.
+Each step checks what exists first, so running it again changes nothing.
 """
 
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 import httpx
 from prefect.automations import Automation
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.actions import DeploymentUpdate, WorkPoolCreate
 from prefect.client.schemas.objects import StateType
 from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import EventTrigger, Posture
@@ -26,11 +27,14 @@ from prefect.workers.process import ProcessWorker
 
 from aisci.errors import ConfigError
 from aisci.settings import Settings
+from aisci.templates import available
 from flows.gpu import ensure_gpu_limits
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PREFECT_FILE = PROJECT_DIR / "deployments" / "prefect.yaml"
 AUTOMATION = "aisci: crash flow runs whose heartbeats stopped"
+RESTART = "aisci: restart crashed flow runs"
+FLOWS = ["sweep", "idea", "experiment", "review"]
 
 
 def pools(settings: Settings) -> list[str]:
@@ -51,36 +55,83 @@ def ensure_pools(names: list[str], heartbeat_s: int) -> None:
                 client.create_work_pool(WorkPoolCreate(name=name, type="process", base_job_template=template))
 
 
-def ensure_crash_detection(silent_after_s: int) -> None:
-    """The automation, as configured now (an older one of the same name is replaced)."""
+def _replace(automation: Automation | None, name: str) -> None:
+    """The automation of this name, as configured now (older ones are deleted; None leaves none)."""
     with get_client(sync_client=True) as client:
-        for old in client.read_automations_by_name(AUTOMATION):
+        for old in client.read_automations_by_name(name):
             client.delete_automation(old.id)
-    Automation(
-        name=AUTOMATION,
-        description="A run whose worker or host died stops beating; mark it Crashed so it can be restarted.",
-        trigger=EventTrigger(
-            # From the start of a run too: one killed before its first beat must not stay Running for ever.
-            after={"prefect.flow-run.Running", "prefect.flow-run.heartbeat"},
-            expect={
-                "prefect.flow-run.heartbeat",
-                "prefect.flow-run.Completed",
-                "prefect.flow-run.Failed",
-                "prefect.flow-run.Cancelled",
-                "prefect.flow-run.Crashed",
-            },
-            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
-            for_each={"prefect.resource.id"},
-            posture=Posture.Proactive,
-            threshold=1,
-            within=timedelta(seconds=silent_after_s),
+    if automation:
+        automation.create()
+
+
+def ensure_crash_detection(silent_after_s: int) -> None:
+    _replace(
+        Automation(
+            name=AUTOMATION,
+            description="A run whose worker or host died stops beating: mark it Crashed, to be restarted.",
+            trigger=EventTrigger(
+                # From the start of a run too: one killed before its first beat must not stay Running.
+                after={"prefect.flow-run.Running", "prefect.flow-run.heartbeat"},
+                expect={
+                    "prefect.flow-run.heartbeat",
+                    "prefect.flow-run.Completed",
+                    "prefect.flow-run.Failed",
+                    "prefect.flow-run.Cancelled",
+                    "prefect.flow-run.Crashed",
+                },
+                match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+                for_each={"prefect.resource.id"},
+                posture=Posture.Proactive,
+                threshold=1,
+                within=timedelta(seconds=silent_after_s),
+            ),
+            actions=[
+                ChangeFlowRunState(
+                    state=StateType.CRASHED,
+                    message=f"no heartbeat for {silent_after_s} s: the worker was lost",
+                )
+            ],
         ),
-        actions=[
-            ChangeFlowRunState(
-                state=StateType.CRASHED, message=f"no heartbeat for {silent_after_s} s: the worker was lost"
-            )
-        ],
-    ).create()
+        AUTOMATION,
+    )
+
+
+def ensure_crash_restarts(restarts: int) -> None:
+    """Crashed runs of aisci's deployments go back to Scheduled, where a worker takes them again; a run's
+    run count (1 for its first start) bounds how often. A subflow (an idea inside a sweep) restarts with its
+    parent, and a run that crashes before it starts (its code cannot load) is left Crashed."""
+    _replace(
+        Automation(
+            name=RESTART,
+            description=f"Start a Crashed aisci flow run again, up to {restarts} times.",
+            trigger=EventTrigger(
+                expect={"prefect.flow-run.Crashed"},
+                match=ResourceSpecification(
+                    {
+                        "prefect.resource.id": "prefect.flow-run.*",
+                        "prefect.run-count": [str(n) for n in range(1, restarts + 1)],
+                    }
+                ),
+                match_related=[
+                    ResourceSpecification({"prefect.resource.role": "flow", "prefect.resource.name": FLOWS}),
+                    ResourceSpecification({"prefect.resource.role": "deployment"}),
+                ],
+                posture=Posture.Reactive,
+                threshold=1,
+            ),
+            actions=[
+                ChangeFlowRunState(
+                    state=StateType.SCHEDULED,
+                    name="AwaitingRetry",
+                    message="restarted after a crash; it resumes from its idea folders",
+                    force=True,
+                )
+            ],
+        )
+        if restarts
+        else None,
+        RESTART,
+    )
 
 
 def apply_deployments(settings: Settings) -> None:
@@ -103,6 +154,16 @@ def apply_deployments(settings: Settings) -> None:
     done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise ConfigError(f"prefect deploy failed:\n{(done.stdout + done.stderr)[-3000:]}")
+    offer_templates("sweep/sweep", sorted(available()))
+
+
+def offer_templates(deployment: str, templates: list[str]) -> None:
+    """The Run form's template a choice of the templates that exist (the flow itself takes folders too)."""
+    with get_client(sync_client=True) as client:
+        found = client.read_deployment_by_name(deployment)
+        schema = dict(found.parameter_openapi_schema)
+        schema["properties"]["template"] |= {"enum": templates}
+        client.update_deployment(found.id, DeploymentUpdate(parameter_openapi_schema=schema))
 
 
 def deploy(settings: Settings) -> list[str]:
@@ -115,12 +176,13 @@ def deploy(settings: Settings) -> list[str]:
     names = list(dict.fromkeys(pools(settings)))
     ensure_pools(names, settings.prefect.heartbeat_s)
     ensure_crash_detection(settings.prefect.crashed_after_s)
+    ensure_crash_restarts(settings.prefect.crash_restarts)
     ensure_gpu_limits(settings.gpus)
     apply_deployments(settings)
     gpus = ", ".join(map(str, settings.gpus)) or "none (set AISCI_GPUS on GPU hosts)"
     return [
         f"work pools: {', '.join(names)}",
-        f"crash detection: {AUTOMATION}",
+        f"crash detection: {AUTOMATION}; {RESTART} (up to {settings.prefect.crash_restarts} times)",
         f"GPU concurrency limits of this host: {gpus}",
         f"deployments: sweep/sweep, idea/idea, experiment/{names[-1]}, review/review",
     ]

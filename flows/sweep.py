@@ -8,24 +8,28 @@ everything made is kept for a run with a higher budget to resume.
 from pathlib import Path
 
 from prefect import flow, task
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
+from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field
 
 from aisci.errors import BudgetExceeded
 from aisci.ideas import ScoreWeights
+from aisci.ideas.sweep import Sweep
 from aisci.llm.ledger import Ledger
 from aisci.llm.transcript import spent_under
 from aisci.settings import get_settings
+from flows.display import cell, file_link, idea_label
 from flows.idea import IdeaOptions, IdeaResult, idea_flow
 from flows.ideas import ideas_flow, new_sweep_id
 from tasks.ideas import NoveltyOptions
 from tasks.preflight import preflight_checks
 
 MAX_PARALLEL = 16
+LEASE_S = 60  # a slot held by a dead sweep frees within a minute (the least Prefect allows), not five
 
 
 class SweepOptions(BaseModel):
@@ -36,6 +40,9 @@ class SweepOptions(BaseModel):
     weights: ScoreWeights = ScoreWeights()
     novelty: NoveltyOptions = NoveltyOptions()
     idea: IdeaOptions = IdeaOptions()
+
+
+DEFAULTS = SweepOptions()  # a model, not None, so the Run form opens with every field and its default
 
 
 class IdeaOutcome(BaseModel):
@@ -52,11 +59,15 @@ class SweepSummary(BaseModel):
     cost_usd: float
 
 
-@task(name="idea", task_run_name="idea-{idea_dir}")
+def _task_name(parameters: dict) -> str:
+    return f"idea-{idea_label(parameters['idea_dir'])}"
+
+
+@task(name="idea", task_run_name=_task_name)
 def run_idea(idea_dir: str, options: IdeaOptions, sweep_dir: str, slots: str) -> IdeaOutcome:
     """One idea's flow, once a slot is free; its failure becomes this outcome's status, never the sweep's."""
     name = Path(idea_dir).name
-    with concurrency(slots, occupy=1, strict=True):
+    with concurrency(slots, occupy=1, strict=True, lease_duration=LEASE_S):
         budget = get_settings().budget_usd
         if budget and Ledger(Path(sweep_dir)).state().spent_usd >= budget:
             detail = f"the sweep spent its ${budget:.2f} budget"
@@ -70,14 +81,25 @@ def run_idea(idea_dir: str, options: IdeaOptions, sweep_dir: str, slots: str) ->
     return IdeaOutcome(idea=name, status=result.status, result=result)
 
 
-@flow(name="sweep", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL))
-def sweep_flow(
-    template: str, options: SweepOptions | None = None, sweep_id: str | None = None
-) -> SweepSummary:
-    options = options or SweepOptions()
+def _sweep_name() -> str:
+    from prefect.runtime import flow_run
+
+    return f"sweep-{Path(flow_run.parameters['template']).name}"
+
+
+@flow(
+    name="sweep",
+    flow_run_name=_sweep_name,
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL),
+)
+def sweep_flow(template: str, options: SweepOptions = DEFAULTS, sweep_id: str | None = None) -> SweepSummary:
+    """A restarted run (after a crash) keeps its sweep id, so finished ideas come from the cache and running
+    ones resume from their folders."""
     settings = get_settings()
     preflight_checks(settings)
-    sweep_id = sweep_id or new_sweep_id(template)
+    context = FlowRunContext.get()
+    sweep_id = sweep_id or new_sweep_id(template, at=context.flow_run.created if context else None)
     sweep = ideas_flow(
         template,
         num_ideas=options.num_ideas,
@@ -95,32 +117,65 @@ def sweep_flow(
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(slots, limit=options.parallel)
     futures = [run_idea.submit(str(sweep_dir / name), options.idea, str(sweep_dir), slots) for name in chosen]
-    outcomes: list[IdeaOutcome] = []
+    outcomes: dict[str, IdeaOutcome] = {}
+    summarize(sweep, chosen, outcomes, 0.0)
     for future in as_completed(futures):
-        outcomes.append(future.result())
+        outcome = future.result()
+        outcomes[outcome.idea] = outcome
         update_progress_artifact(progress, 100.0 * len(outcomes) / len(chosen))
-    summary = SweepSummary(
-        sweep_id=sweep_id, template=sweep.template, outcomes=outcomes, cost_usd=spent_under(sweep_dir)
+        summarize(sweep, chosen, outcomes, spent_under(sweep_dir))
+    return SweepSummary(
+        sweep_id=sweep_id,
+        template=sweep.template,
+        outcomes=[outcomes[name] for name in chosen],
+        cost_usd=spent_under(sweep_dir),
     )
-    create_table_artifact(
+
+
+def summarize(sweep: Sweep, chosen: list[str], outcomes: dict[str, IdeaOutcome], cost_usd: float) -> None:
+    """The sweep's table, a new version each time an idea ends: progress a person can read."""
+    header = [
+        "idea",
+        "status",
+        "novelty",
+        "runs",
+        "Overall",
+        "decision",
+        "paper",
+        "paper problems",
+        "paper warnings",
+        "cost (USD)",
+        "detail",
+    ]
+    rows = [header, ["---"] * len(header)]
+    for entry in sweep.ideas:
+        name = entry.idea.name
+        outcome = outcomes.get(name)
+        result = outcome.result if outcome else None
+        status = outcome.status if outcome else ("running" if name in chosen else "not chosen")
+        rows.append(
+            [
+                name,
+                status,
+                entry.novelty.verdict,
+                ", ".join(map(str, result.runs)) if result else "",
+                f"{result.overall:.1f}" if result and result.overall is not None else "",
+                (result.decision or "") if result else "",
+                file_link(result.pdf, "PDF") if result and result.pdf else "",
+                "; ".join(result.paper_problems) if result else "",
+                str(result.paper_warnings) if result else "",
+                f"{result.cost_usd:.4f}" if result else "",
+                outcome.detail if outcome else "",
+            ]
+        )
+    table = "\n".join("| " + " | ".join(cell(c) for c in row) + " |" for row in rows)
+    done = sum(1 for name in chosen if name in outcomes)
+    create_markdown_artifact(
         key="sweep-summary",
-        table=[
-            {
-                "idea": o.idea,
-                "status": o.status,
-                "runs": ", ".join(map(str, o.result.runs)) if o.result else "",
-                "paper": (o.result.pdf or "") if o.result else "",
-                "paper problems": "; ".join(o.result.paper_problems) if o.result else "",
-                "paper warnings": o.result.paper_warnings if o.result else 0,
-                "cost_usd": round(o.result.cost_usd, 4) if o.result else 0.0,
-                "detail": o.detail,
-            }
-            for o in outcomes
-        ]
-        or [{"idea": "(none ran)"}],
-        description=f"Sweep {sweep_id} of {template}: ${summary.cost_usd:.4f} in all.",
+        markdown=f"## Sweep {sweep.sweep_id} of {sweep.template}\n\n{done} of {len(chosen)} chosen ideas "
+        f"finished; ${cost_usd:.4f} spent.\n\n{table}",
+        description=f"Sweep {sweep.sweep_id}: every idea, its review and paper",
     )
-    return summary
 
 
 if __name__ == "__main__":

@@ -4,10 +4,18 @@ Subclasses say how to answer one request; the real client under test talks to it
 """
 
 import json
+import socket
 import threading
 from abc import ABC, abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
 
 Answer = tuple[int, Any, dict[str, str]]  # status, JSON value or raw string, extra headers
 

@@ -46,13 +46,17 @@ def run(
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
         raise summary
-    table = Table("idea", "status", "runs", "paper", "detail", title=f"sweep {summary.sweep_id}")
+    table = Table(
+        "idea", "status", "runs", "Overall", "decision", "paper", "detail", title=f"sweep {summary.sweep_id}"
+    )
     for outcome in summary.outcomes:
         result = outcome.result
         table.add_row(
             escape(outcome.idea),
             outcome.status,
             ", ".join(map(str, result.runs)) if result else "",
+            f"{result.overall:.1f}" if result and result.overall is not None else "",
+            (result.decision or "") if result else "",
             escape(_paper(result)) if result else "",
             escape(outcome.detail),
         )

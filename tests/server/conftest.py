@@ -2,23 +2,17 @@
 
 import os
 import signal
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from loopback import free_port
 
 
 @dataclass
 class Server:
     url: str
     home: Path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
