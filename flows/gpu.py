@@ -8,7 +8,14 @@ from pathlib import Path
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
@@ -80,7 +87,7 @@ def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: lis
     name = f"experiment/{settings.prefect.work_pool}"
     with get_client(sync_client=True) as client:
         try:
-            client.read_deployment_by_name(name)
+            deployment = client.read_deployment_by_name(name)
         except ObjectNotFound:
             return None
     folder = Path(idea_dir).resolve()
@@ -88,12 +95,29 @@ def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: lis
         storage.push(settings, folder)
         idea_dir = folder.relative_to(settings.workspace.expanduser().resolve()).as_posix()
     parameters = {"idea_dir": idea_dir, "max_runs": max_runs, "max_attempts": max_attempts, "gpus": gpus}
-    flow_run = wait_for_run(run_deployment(name, parameters=parameters, timeout=0).id)
+    running = _unfinished(deployment.id, idea_dir)  # a restarted idea joins the run its crashed self began
+    flow_run = wait_for_run(
+        running.id if running else run_deployment(name, parameters=parameters, timeout=0).id
+    )
     if settings.storage_url:
         storage.pull(settings, folder)
     if not flow_run.state.is_completed():
         raise ExperimentFailed(f"{flow_run.name} ended {flow_run.state.name}: {flow_run.state.message}")
     return ExperimentSummary.model_validate_json((folder / SUMMARY).read_text())
+
+
+def _unfinished(deployment_id: UUID, idea_dir: str) -> FlowRun | None:
+    unfinished = FlowRunFilter(
+        state=FlowRunFilterState(
+            type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING])
+        )
+    )
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=unfinished,
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+        )
+    return next((r for r in runs if r.parameters.get("idea_dir") == idea_dir), None)
 
 
 def wait_for_run(flow_run_id: UUID) -> FlowRun:

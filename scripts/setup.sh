@@ -11,6 +11,7 @@ APT_PACKAGES=(
   texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-science
   latexmk chktex poppler-utils cm-super
   docker.io debootstrap
+  chromium
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -6,10 +6,13 @@ import json
 import os
 import signal
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from idea_fixtures import SEEDS, draft
+from idea_fixtures import step as novelty_step
 from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template, save_toy_idea
 from waiting import wait_for
 from writeup_fixture import script as writeup_script
@@ -18,6 +21,7 @@ from aisci import idea_folder
 from aisci.sandbox._supervisor import descendants
 from aisci.settings import get_settings
 
+WAIT_BASELINE = 'from pathlib import Path\nimport time\nwhile Path("slow.txt").exists():\n    time.sleep(1)\n'
 SLOW_BASELINE = 'from pathlib import Path\nimport time\nif Path("slow.txt").exists():\n    time.sleep(600)\n'
 
 
@@ -36,6 +40,20 @@ def deployed(on_server, isolated, scripted, aisci_env):
         "AISCI_LLM__API_BASE": scripted.url,
         "AISCI_RUN_TIMEOUT_S": 700,
     }
+
+
+def kill_tree(pid: int) -> None:
+    for child in [pid, *descendants(pid)]:
+        os.kill(child, signal.SIGKILL)
+
+
+def wait_final(client, flow_run_id, timeout: float = 600):
+    return wait_for(
+        lambda: (r := client.read_flow_run(flow_run_id)).state.is_final() and r,
+        timeout=timeout,
+        every=3,
+        what="the flow run to end",
+    )
 
 
 def flow_runs(client, deployment: str, idea_dir: Path):
@@ -63,6 +81,7 @@ def test_deploy_is_idempotent_and_the_sweep_schedule_starts_inactive(deployed):
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"
         }
         assert len(client.read_automations_by_name("aisci: crash flow runs whose heartbeats stopped")) == 1
+        assert len(client.read_automations_by_name("aisci: restart crashed flow runs")) == 1
 
 
 def test_retry_from_the_ui_reruns_only_the_failed_stage(deployed, workers, scripted, isolated):
@@ -110,47 +129,140 @@ def test_retry_from_the_ui_reruns_only_the_failed_stage(deployed, workers, scrip
     assert json.loads((folder / "review.json").read_text())["decision"] == "Reject"
 
 
-def test_a_killed_worker_leaves_a_crashed_run_that_is_started_again(
-    deployed, workers, scripted, isolated, aisci_env
+def test_a_killed_worker_leaves_a_crashed_run_that_the_server_starts_again(
+    deployed, workers, scripted, isolated
 ):
+    """No client waits on the run: the server's automations mark it Crashed and schedule it again."""
     from prefect.client.orchestration import get_client
-
-    from flows.gpu import remote_experiment
+    from prefect.deployments import run_deployment
 
     template = make_toy_template(isolated / "toy")
-    (template / "experiment.py").write_text(SLOW_BASELINE + (template / "experiment.py").read_text())
+    (template / "experiment.py").write_text(WAIT_BASELINE + (template / "experiment.py").read_text())
     folder = save_toy_idea(deployed["AISCI_WORKSPACE"], str(template), "server-sweep")
     idea_folder.prepare(folder, deployed["AISCI_WORKSPACE"])
     scripted.add(*EXPERIMENT_RULES)
-    (folder / "slow.txt").write_text("sleep in the baseline")
-    aisci_env(**deployed)
-    outcome: dict = {}
-    context = contextvars.copy_context()  # the thread talks to the test server too
-    waiter = threading.Thread(
-        target=context.run,
-        args=(lambda: outcome.update(summary=remote_experiment(str(folder), 1, 1, None)),),
-        daemon=True,
-    )
+    (folder / "slow.txt").write_text("wait in the baseline")
     doomed = workers("gpu", **deployed)
-    waiter.start()
+    parameters = {"idea_dir": str(folder), "max_runs": 1, "max_attempts": 1}
+    run = run_deployment("experiment/gpu", parameters=parameters, timeout=0)
     wait_for(lambda: (folder / "run_0").is_dir(), timeout=300, what="the baseline to start")
-    for pid in [doomed.pid, *descendants(doomed.pid)]:
-        os.kill(pid, signal.SIGKILL)
+    kill_tree(doomed.pid)
     (folder / "slow.txt").unlink()
+    workers("gpu", **deployed)
+    with get_client(sync_client=True) as client:
+        final = wait_for(
+            lambda: (r := client.read_flow_run(run.id)).state.is_completed() and r,
+            timeout=600,
+            every=5,
+            what="the restarted run to complete",
+        )
+        history = [s.name for s in client.read_flow_run_states(run.id)]
+    assert "Crashed" in history and final.run_count == 2, history
+    assert any(p.name.startswith("run_0.failed-") for p in folder.iterdir())  # the killed attempt is kept
+
+
+def test_a_sweep_whose_worker_was_killed_resumes_without_redoing_its_ideas(
+    deployed, workers, scripted, isolated
+):
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    template = make_toy_template(isolated / "templates" / "toy")
+    (template / "seed_ideas.json").write_text(json.dumps(SEEDS))
+    (template / "experiment.py").write_text(WAIT_BASELINE + (template / "experiment.py").read_text())
+    (template / "slow.txt").write_text("wait in the baseline")  # copied into the idea folder
+    scripted.add(
+        {"contains": "Reply with: OK", "reply": "OK"},
+        {
+            "contains": "Propose idea 1 of 1",
+            "reply": draft("ema_weights", "EMA of weights", "EMA helps.", 8, 8, 8),
+        },
+        {"contains": "The idea: ", "reply": novelty_step("search", query="prior work")},
+        *EXPERIMENT_RULES,
+        {"role": "review", "reply": REVIEW},
+        *writeup_script(),
+    )
+    options = {
+        "num_ideas": 1,
+        "reflections": 0,
+        "top_k": 1,
+        "novelty": {"rounds": 2, "s2": {"api_url": "http://127.0.0.1:9", "max_retries": 0, "timeout_s": 2}},
+        "idea": {"max_runs": 1, "max_attempts": 1, "review": {"ensemble": 1, "reflections": 0}},
+    }
+    doomed = workers("aisci", **deployed)
+    workers("gpu", **deployed)
+    sweep = run_deployment(
+        "sweep/sweep", parameters={"template": str(template), "options": options}, timeout=0
+    )
+    workspace = Path(deployed["AISCI_WORKSPACE"])
+    baseline = wait_for(
+        lambda: next(workspace.glob("*-toy/ema_weights/run_0"), None),
+        timeout=300,
+        what="the baseline to start",
+    )
+    kill_tree(doomed.pid)
+    killed_at = time.monotonic()
+    (baseline.parent / "slow.txt").unlink()
+    workers("aisci", **deployed)
     with get_client(sync_client=True) as client:
         wait_for(
-            lambda: any(r.state.is_crashed() for r in flow_runs(client, "experiment/gpu", folder)),
+            lambda: client.read_flow_run(sweep.id).run_count == 2,
             timeout=300,
-            every=5,
-            what="the dead run to be marked Crashed",
+            every=2,
+            what="the sweep to restart",
         )
-    workers("gpu", **deployed)
-    waiter.join(timeout=600)
-    assert outcome.get("summary") is not None
+        resumed_s = time.monotonic() - killed_at
+        final = wait_final(client, sweep.id)
+        history = [s.name for s in client.read_flow_run_states(sweep.id)]
+    print(f"a crashed sweep restarted {resumed_s:.0f} s after its worker was killed")
+    assert final.state.is_completed() and "Crashed" in history, history
+    summary = final.state.result()
+    assert [o.status for o in summary.outcomes] == ["done"]
+    asked = [r for r in scripted.requests if "Propose idea 1 of 1" in json.dumps(r)]
+    assert len(asked) == 1  # the ideas were not generated again
+    assert len(list(workspace.glob("*-toy"))) == 1  # the same sweep folder
+
+
+def test_an_idea_whose_experiments_no_worker_picks_up_fails_saying_so(
+    deployed, scripted, isolated, aisci_env
+):
+    from prefect.client.orchestration import get_client
+
+    from aisci.errors import ConfigError
+    from flows.gpu import remote_experiment
+
+    folder = save_toy_idea(deployed["AISCI_WORKSPACE"], str(make_toy_template(isolated / "toy")), "no-worker")
+    aisci_env(**deployed, AISCI_PREFECT__PICKUP_TIMEOUT_S=8)
+    with pytest.raises(ConfigError, match="no worker of pool gpu picked up"):
+        remote_experiment(str(folder), 1, 1, None)
     with get_client(sync_client=True) as client:
-        names = sorted(r.state.name for r in flow_runs(client, "experiment/gpu", folder))
-    assert "Crashed" in names and names.count("Completed") >= 1
-    assert any(p.name.startswith("run_0.failed-") for p in folder.iterdir())  # the killed attempt is kept
+        assert [r.state.name for r in flow_runs(client, "experiment/gpu", folder)] == ["Cancelled"]
+    assert (folder / "idea.json").is_file()
+
+
+def test_two_gpus_hold_one_experiment_each_and_a_third_waits(on_server):
+    from flows.gpu import gpu_slot
+
+    held: list[list[int]] = []
+    release = threading.Event()
+    lock = threading.Lock()
+
+    def experiment():
+        with gpu_slot(None, [0, 1]) as gpus:
+            with lock:
+                held.append(gpus)
+            release.wait(timeout=120)
+
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(experiment,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: len(held) == 2, timeout=60, what="two experiments to hold a GPU")
+    time.sleep(8)  # the third polls every POLL_S: it must still be waiting
+    assert sorted(held) == [[0], [1]]
+    release.set()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(held) == 3 and held[2] in ([0], [1])
 
 
 def test_a_long_run_started_from_a_terminal_is_not_taken_for_dead(deployed, scripted, isolated, aisci_env):
