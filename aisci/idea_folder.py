@@ -18,7 +18,9 @@ def prepare(idea_dir: Path, workspace: Path, smoke: bool = False) -> Path:
     idea_file = idea_dir / "idea.json"
     if not idea_file.is_file():
         raise ConfigError(f"{idea_dir} has no idea.json", hint="ideas come from `aisci ideas` or a sweep")
-    template = resolve(json.loads(idea_file.read_text())["template"])
+    idea = json.loads(idea_file.read_text())
+    recorded = idea.get("template_dir")
+    template = Path(recorded) if recorded and Path(recorded).is_dir() else resolve(idea["template"])
     if not (idea_dir / "experiment.py").is_file():
         shutil.copytree(template, idea_dir, ignore=NOT_CODE, dirs_exist_ok=True)
     baseline = find_baseline(template, workspace, smoke=smoke)

@@ -76,6 +76,7 @@ def test_reflection_rounds_revise_and_ranking_follows_the_weights(scripted, scri
     assert sparse_idea.score == pytest.approx((5 + 3 * 9) / 4) and cosine_idea.score == pytest.approx(15 / 4)
     assert cosine_idea.title == "Cosine noise schedules for 2D DDPMs" and cosine_idea.reflections == 2
     assert sparse_idea.reflections == 1  # stopped early: done after round 1
+    assert sparse_idea.template_dir == str(template.resolve())  # a worker elsewhere finds the folder
     assert len(scripted.requests) == 5
     round_two = scripted.requests[2]["body"]["messages"]
     assert round_two[0]["content"] == "You are a diffusion researcher."

@@ -80,7 +80,9 @@ LATEX = r"""\documentclass{article}
 """
 
 
-def save_toy_idea(workspace: Path, template: str, sweep_id: str, name: str = "tune_lr") -> Path:
+def save_toy_idea(
+    workspace: Path, template: str, sweep_id: str, name: str = "tune_lr", template_dir: str = ""
+) -> Path:
     """An idea on the toy template, saved as a sweep would leave it, already judged novel."""
     from aisci.ideas import Idea, save_idea
 
@@ -94,6 +96,7 @@ def save_toy_idea(workspace: Path, template: str, sweep_id: str, name: str = "tu
         feasibility=9,
         novelty=2,
         template=template,
+        template_dir=template_dir,
         sweep_id=sweep_id,
     )
     folder = save_idea(workspace, idea).parent

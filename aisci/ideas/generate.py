@@ -84,6 +84,7 @@ def generate_ideas(
                 Idea(
                     **draft.model_dump(),
                     template=template.name,
+                    template_dir=str(template.folder),
                     sweep_id=sweep_id,
                     score=options.weights.score(draft),
                     reflections=rounds,

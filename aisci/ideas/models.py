@@ -43,6 +43,9 @@ class Idea(IdeaDraft):
 
     name: str = Field(max_length=SLUG_CHARS)
     template: str
+    template_dir: str = Field(
+        "", description="the template's folder when the idea was made; a worker elsewhere finds it by name"
+    )
     sweep_id: str
     score: float = Field(0.0, description="weighted score used for ranking")
     reflections: int = Field(0, description="reflection rounds the idea went through")

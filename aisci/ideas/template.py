@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aisci import templates
 from aisci.errors import TemplateError
@@ -11,6 +12,7 @@ from aisci.ideas.similar import Known
 @dataclass
 class IdeaTemplate:
     name: str
+    folder: Path
     system: str
     task_description: str
     code: str
@@ -48,6 +50,7 @@ def load_template(name_or_path: str) -> IdeaTemplate:
         raise TemplateError(f"template {folder.name}: seed_ideas.json is not valid JSON ({exc})") from None
     return IdeaTemplate(
         name=folder.name,
+        folder=folder,
         system=str(system),
         task_description=str(task),
         code=code,
