@@ -3,7 +3,7 @@
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from uuid import UUID
 
@@ -18,7 +18,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.states import Cancelled
 
 from aisci import storage
@@ -39,7 +39,8 @@ def slot_name(gpu: int) -> str:
 def ensure_gpu_limits(gpus: list[int]) -> None:
     with get_client(sync_client=True) as client:
         for gpu in gpus:
-            client.upsert_global_concurrency_limit_by_name(slot_name(gpu), limit=1)
+            with suppress(ObjectAlreadyExists):  # made by another experiment since Prefect's read
+                client.upsert_global_concurrency_limit_by_name(slot_name(gpu), limit=1)
 
 
 @contextmanager
