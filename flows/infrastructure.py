@@ -194,6 +194,8 @@ def start_server(home: Path, port: int, env: dict[str, str] | None = None) -> su
     home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", **(env or {}))
     env.pop("PREFECT_API_URL", None)
+    url = f"http://127.0.0.1:{port}/api"
+    env.setdefault("PREFECT_UI_API_URL", url)  # else the UI in the browser calls the default port, 4200
     log = (home / "server.log").open("ab")
     server = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
@@ -202,7 +204,6 @@ def start_server(home: Path, port: int, env: dict[str, str] | None = None) -> su
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}/api"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if server.poll() is not None:
