@@ -31,6 +31,8 @@ class MetricSpec(BaseModel):
     direction: Literal["lower", "higher"] | None = None  # which way is better; None: neither
     primary: bool = False  # shown in the main results table and summarised in the notes
     timing: bool = False  # wall-clock measurements: compared loosely, never a finding
+    # how far a re-run may land from the original (absolute), for a metric reported without stderr
+    tolerance: float | None = Field(None, ge=0)
     label: str = Field("", max_length=60)  # a short column name for tables
     description: str = Field("", max_length=300)  # one line of meaning, for the writer
 

@@ -1,4 +1,4 @@
-"""One idea as a DAG: novelty → experiments (with plots) → writeup → review.
+"""One idea as a DAG: novelty → experiments (with plots) → reproduce (an option) → writeup → review.
 
 Every stage is a cached task whose result persists in the workspace and feeds the next stage: running the idea
 again, or pressing Retry on a failed run in the UI, redoes only the failed stage and what follows it.
@@ -24,6 +24,7 @@ from tasks.idea import (
     improve_stage,
     novelty_stage,
     prepare_idea,
+    reproduce_stage,
     review_stage,
     writeup_stage,
 )
@@ -44,6 +45,7 @@ class IdeaOptions(BaseModel):
     improve: bool = Field(
         False, description="revise the paper once to answer its review, then review it again"
     )
+    reproduce: bool = Field(False, description="re-run every completed run and report how many numbers agree")
 
 
 class IdeaResult(BaseModel):
@@ -58,6 +60,7 @@ class IdeaResult(BaseModel):
     overall: float | None = None
     decision: str | None = None
     cost_usd: float = 0.0
+    reproduction_rate: float | None = None  # fraction of non-timing metrics that agree on a re-run
 
 
 @flow(name="idea", flow_run_name="idea-{idea_dir}", log_prints=True)
@@ -79,6 +82,7 @@ def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
         record_outcome(workspace, idea, experiment="failed")
         raise
     record_outcome(workspace, idea, experiment="ok")
+    reproduction = reproduce_stage(str(folder), options.gpus, experiments) if options.reproduce else None
     report = writeup_stage(str(folder), template_dir, options.writeup, novelty.unreachable, experiments)
     review = review_stage(str(folder), options.review, report)
     if options.improve:
@@ -103,6 +107,7 @@ def idea_flow(idea_dir: str, options: IdeaOptions | None = None) -> IdeaResult:
         overall=review.overall,
         decision=review.decision,
         cost_usd=Transcript(folder / "transcript.jsonl", []).spent_usd(),
+        reproduction_rate=reproduction.rate if reproduction else None,
     )
     create_markdown_artifact(
         markdown=f"**{idea.title}**\n\nruns {result.runs}, paper `{result.pdf}`, "

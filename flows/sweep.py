@@ -50,6 +50,7 @@ class SweepSummary(BaseModel):
     template: str
     outcomes: list[IdeaOutcome]
     cost_usd: float
+    reproduction_rate: float | None = None  # the mean of the reproduced ideas' rates
 
 
 @task(name="idea", task_run_name="idea-{idea_dir}")
@@ -99,8 +100,13 @@ def sweep_flow(
     for future in as_completed(futures):
         outcomes.append(future.result())
         update_progress_artifact(progress, 100.0 * len(outcomes) / len(chosen))
+    rates = [r for o in outcomes if o.result and (r := o.result.reproduction_rate) is not None]
     summary = SweepSummary(
-        sweep_id=sweep_id, template=sweep.template, outcomes=outcomes, cost_usd=spent_under(sweep_dir)
+        sweep_id=sweep_id,
+        template=sweep.template,
+        outcomes=outcomes,
+        cost_usd=spent_under(sweep_dir),
+        reproduction_rate=sum(rates) / len(rates) if rates else None,
     )
     create_table_artifact(
         key="sweep-summary",
@@ -113,14 +119,20 @@ def sweep_flow(
                 "paper problems": "; ".join(o.result.paper_problems) if o.result else "",
                 "paper warnings": o.result.paper_warnings if o.result else 0,
                 "cost_usd": round(o.result.cost_usd, 4) if o.result else 0.0,
+                "reproduced": _percent(o.result.reproduction_rate if o.result else None),
                 "detail": o.detail,
             }
             for o in outcomes
         ]
         or [{"idea": "(none ran)"}],
-        description=f"Sweep {sweep_id} of {template}: ${summary.cost_usd:.4f} in all.",
+        description=f"Sweep {sweep_id} of {template}: ${summary.cost_usd:.4f} in all"
+        + (f"; reproduction rate {_percent(summary.reproduction_rate)}." if rates else "."),
     )
     return summary
+
+
+def _percent(rate: float | None) -> str:
+    return f"{100 * rate:.0f}%" if rate is not None else ""
 
 
 if __name__ == "__main__":

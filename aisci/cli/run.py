@@ -19,6 +19,9 @@ def run(
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Ideas running at the same time.")] = 2,
     reflections: Annotated[int, typer.Option("--reflections", min=0, help="Reflection rounds per idea.")] = 3,
     max_runs: Annotated[int, typer.Option("--max-runs", min=1, help="Experiment runs per idea.")] = 5,
+    reproduce: Annotated[
+        bool, typer.Option("--reproduce", help="Re-run each idea's runs and report how many numbers agree.")
+    ] = False,
     workspace: Workspace = None,
 ) -> None:
     """Run a sweep: ideas and their novelty, then the best ideas through experiments, paper and review."""
@@ -40,7 +43,7 @@ def run(
         reflections=reflections,
         top_k=top_k,
         parallel=parallel,
-        idea=IdeaOptions(max_runs=max_runs),
+        idea=IdeaOptions(max_runs=max_runs, reproduce=reproduce),
     )
     state = sweep_flow(template, options, return_state=True)
     summary = state.result(raise_on_failure=False)
@@ -58,6 +61,8 @@ def run(
         )
     console = Console()
     console.print(table)
+    if summary.reproduction_rate is not None:
+        console.print(f"reproduction rate {100 * summary.reproduction_rate:.0f}% (mean over ideas)")
     console.print(f"cost ${summary.cost_usd:.4f}; everything is in {settings.workspace / summary.sweep_id}")
     ui = settings.prefect.api_url
     console.print(
