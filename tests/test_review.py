@@ -15,6 +15,7 @@ from aisci.errors import ConfigError, LLMResponseError
 from aisci.llm import Gateway
 from aisci.review import (
     MemberReview,
+    MetaReview,
     Paper,
     PaperInfo,
     Review,
@@ -22,6 +23,7 @@ from aisci.review import (
     Reviewer,
     ReviewForm,
     ReviewSteps,
+    Threshold,
     combine,
     load_examples,
     read_paper,
@@ -80,13 +82,14 @@ INFO = PaperInfo(source="p", pages_total=1, pages_used=1, chars_total=1, chars_u
 )
 def test_decision_is_a_threshold_on_the_mean_overall(overalls, threshold, decision):
     members = [member(i, o, decision="Reject") for i, o in enumerate(overalls)]
-    review = combine(INFO, members, None, [], threshold, "m")
+    review = combine(INFO, members, MetaReview(), [], Threshold(value=threshold, source="given"), "m")
     assert review.decision == decision
     assert review.model_decision == "Reject"  # the model's own call is kept beside it
 
 
 def test_without_a_meta_review_the_member_nearest_the_mean_speaks():
-    review = combine(INFO, [member(0, 2), member(1, 7), member(2, 9)], None, [], 6.0, "m")
+    members = [member(0, 2), member(1, 7), member(2, 9)]
+    review = combine(INFO, members, MetaReview(), [], Threshold(value=6.0, source="default"), "m")
     assert review.overall == 6.0 and review.form.overall == 7
 
 
