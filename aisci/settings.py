@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AISCI_", env_nested_delimiter="__", extra="ignore")
 
     workspace: Path = Field(Path("workspace"), description="where every run writes its files")
+    calibration_dir: Path | None = Field(
+        None,
+        description="where `aisci bench review` writes each model's decision threshold and reviews read it; "
+        "unset: <workspace>/calibration",
+    )
     storage_url: str | None = Field(
         None,
         description="fsspec URL that idea folders travel through between hosts; unset: a shared workspace",
