@@ -59,7 +59,7 @@ class ParameterSpec(BaseModel):
         if numeric and (self.min is None or self.max is None or self.min > self.max):
             raise ValueError("an int or float parameter needs min <= max")
         if self.type == "str" and not self.choices:
-            raise ValueError("a str parameter needs its choices")
+            raise ValueError("a str parameter needs choices")
         if self.type != "str" and self.choices is not None:
             raise ValueError("choices apply to str parameters only")
         if problem := self.problem(self.default):
