@@ -46,7 +46,7 @@ def step_schema(base: dict, spec: TemplateSpec, edits: bool, done: bool) -> dict
         props.pop("edits", None)
         props.pop("label", None)
     schema.pop("$defs", None)
-    schema["required"] = [k for k in ("action", "params") if k in props]
+    schema["required"] = ["action"] if edits else ["action", "params"]
     return schema
 
 
