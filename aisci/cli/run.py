@@ -20,7 +20,7 @@ def run(
     reflections: Annotated[int, typer.Option("--reflections", min=0, help="Reflection rounds per idea.")] = 3,
     max_runs: Annotated[int, typer.Option("--max-runs", min=1, help="Experiment runs per idea.")] = 5,
     max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Tries per run.")] = 4,
-    fix_rounds: Annotated[int, typer.Option("--fix-rounds", min=0, help="Paper fix rounds after a build.")] = 3,
+    fix_rounds: Annotated[int, typer.Option("--fix-rounds", min=0, help="Paper fix rounds.")] = 3,
     ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Reviews averaged per paper.")] = 5,
     review_reflections: Annotated[
         int, typer.Option("--review-reflections", min=0, help="Reflection rounds per review.")
