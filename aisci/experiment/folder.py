@@ -1,7 +1,8 @@
 """What an idea folder says about its experiments: the disk is the state, so a stage resumes where it stopped.
 
 run_0/            the baseline
-run_3/            a completed run: final_info.json, config.json where the template writes one, and code/,
+run_3/            a completed run: final_info.json, config.json where the template writes one, params.json
+                  where the run set declared parameters, and code/,
                   every code and data file the run could read (aisci.experiment.snapshot)
 run_3.py          run 3's experiment.py; written last, it marks the run complete
 run_4.failed-1/   attempt 1 of run 4 failed; attempt.json says how, with the raw reply if it was unusable
