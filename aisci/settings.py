@@ -58,6 +58,9 @@ class LLMOptions(BaseModel):
     structured_output: Literal["auto", "schema", "prompt"] = Field(
         "auto", description="schema: provider JSON-schema mode; prompt: parse the reply; auto: ask litellm"
     )
+    weak_models: list[str] = Field(
+        [], description="models offered only parameter settings, never code edits (the embedded model always)"
+    )
 
 
 class PrefectOptions(BaseModel):
