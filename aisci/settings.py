@@ -58,6 +58,9 @@ class LLMOptions(BaseModel):
     structured_output: Literal["auto", "schema", "prompt"] = Field(
         "auto", description="schema: provider JSON-schema mode; prompt: parse the reply; auto: ask litellm"
     )
+    weak_models: list[str] = Field(
+        [], description="models offered only parameter settings, never code edits (the embedded model always)"
+    )
 
 
 class PrefectOptions(BaseModel):
@@ -96,6 +99,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AISCI_", env_nested_delimiter="__", extra="ignore")
 
     workspace: Path = Field(Path("workspace"), description="where every run writes its files")
+    calibration_dir: Path | None = Field(
+        None,
+        description="where `aisci bench review` writes each model's decision threshold and reviews read it; "
+        "unset: <workspace>/calibration",
+    )
     storage_url: str | None = Field(
         None,
         description="fsspec URL that idea folders travel through between hosts; unset: a shared workspace",

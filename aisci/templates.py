@@ -12,9 +12,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aisci.errors import TemplateError
+from aisci.numbers import fmt
 
 REQUIRED_FILES = ("experiment.py", "plot.py", "prompt.json", "seed_ideas.json", "latex/template.tex")
 SPEC_FILE = "template.json"  # optional, aisci's own: what v1 templates leave to guesswork
@@ -31,20 +32,106 @@ class MetricSpec(BaseModel):
     direction: Literal["lower", "higher"] | None = None  # which way is better; None: neither
     primary: bool = False  # shown in the main results table and summarised in the notes
     timing: bool = False  # wall-clock measurements: compared loosely, never a finding
+    # how far a re-run may land from the original (absolute), for a metric reported without stderr
+    tolerance: float | None = Field(None, ge=0)
     label: str = Field("", max_length=60)  # a short column name for tables
     description: str = Field("", max_length=300)  # one line of meaning, for the writer
 
 
+ParamValue = bool | int | float | str
+
+
+class ParameterSpec(BaseModel):
+    """One setting `experiment.py --params FILE` accepts, so a run can change it without editing code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["int", "float", "str", "bool"]
+    default: ParamValue
+    min: float | None = None  # inclusive bounds, for int and float
+    max: float | None = None
+    choices: list[str] | None = None  # the allowed values of a str parameter
+    description: str = Field("", max_length=300)  # one line of meaning, for the models and the writer
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ParameterSpec":
+        numeric = self.type in ("int", "float")
+        if not numeric and (self.min is not None or self.max is not None):
+            raise ValueError(f"min and max apply to int and float parameters, not {self.type}")
+        if numeric and (self.min is None or self.max is None or self.min > self.max):
+            raise ValueError("an int or float parameter needs min <= max")
+        if self.type == "str" and not self.choices:
+            raise ValueError("a str parameter needs choices")
+        if self.type != "str" and self.choices is not None:
+            raise ValueError("choices apply to str parameters only")
+        if problem := self.problem(self.default):
+            raise ValueError(f"the default {self.default!r} {problem}")
+        return self
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` is not allowed, or None."""
+        if self.type == "bool":
+            return None if isinstance(value, bool) else "is not true or false"
+        if self.type == "str":
+            return None if value in (self.choices or []) else f"is not one of {', '.join(self.choices or [])}"
+        if not _is_number(value) or (self.type == "int" and not float(value).is_integer()):
+            return f"is not {'an integer' if self.type == 'int' else 'a number'}"
+        assert self.min is not None and self.max is not None
+        return None if self.min <= value <= self.max else f"is outside [{fmt(self.min)}, {fmt(self.max)}]"
+
+    def json_schema(self) -> dict[str, Any]:
+        """The value's JSON schema: a model under a grammar then writes only allowed values."""
+        if self.type == "str":
+            return {"type": "string", "enum": list(self.choices or [])}
+        if self.type == "bool":
+            return {"type": "boolean"}
+        kind = "integer" if self.type == "int" else "number"
+        return {"type": kind, "minimum": self.min, "maximum": self.max}
+
+    def summary(self) -> str:
+        """`float in [1e-05, 0.01], default 0.001: the learning rate` for prompts."""
+        if self.type == "str":
+            allowed = f"one of {', '.join(self.choices or [])}"
+        elif self.type == "bool":
+            allowed = "true or false"
+        else:
+            allowed = f"{self.type} in [{fmt(self.min or 0)}, {fmt(self.max or 0)}]"
+        default = fmt(self.default) if _is_number(self.default) else json.dumps(self.default)
+        return f"{allowed}, default {default}" + (f": {self.description}" if self.description else "")
+
+
 class TemplateSpec(BaseModel):
-    """`template.json`: declared facts about a template's results and paper; all optional."""
+    """`template.json`: declared facts about a template's results, paper and parameters; all optional."""
 
     model_config = ConfigDict(extra="forbid")
 
     page_limit: int | None = Field(8, ge=1)  # main-text pages, before the references and appendix
     metrics: dict[str, MetricSpec] = {}
+    parameters: dict[str, ParameterSpec] = {}
 
     def metric(self, name: str) -> MetricSpec:
         return self.metrics.get(name, MetricSpec())
+
+    def parameter_problems(self, values: dict[str, Any]) -> list[str]:
+        """One line per setting that is undeclared or out of its declared range."""
+        problems = []
+        for name, value in values.items():
+            spec = self.parameters.get(name)
+            if spec is None:
+                problems.append(f'"{name}" is not a declared parameter')
+            elif problem := spec.problem(value):
+                problems.append(f'"{name}": {value!r} {problem}')
+        return problems
+
+
+def parameters_text(spec: TemplateSpec) -> str:
+    """The declared parameters, one line each, for the models."""
+    return "\n".join(f"- {name}: {p.summary()}" for name, p in spec.parameters.items())
+
+
+def settings_label(values: dict[str, Any]) -> str:
+    """`lr=0.001, train_steps=500`: a parameter run named by what it changed."""
+    return ", ".join(f"{k}={fmt(v) if _is_number(v) else v}" for k, v in values.items())
 
 
 def load_spec(folder: Path) -> TemplateSpec:
@@ -168,14 +255,47 @@ def _python_problems(path: Path, rel: str) -> tuple[list[str], ast.Module | None
         return [f"{rel}: syntax error at line {exc.lineno}: {exc.msg}"], None
 
 
-def _accepts_out_dir(tree: ast.Module) -> bool:
-    """True when the script mentions the `--out_dir` option (argparse, click or hand-rolled parsing alike)."""
-    return any(
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, str)
-        and re.search(r"--out[_-]dir", node.value)
-        for node in ast.walk(tree)
-    )
+OUT_DIR = re.compile(r"^--out[_-]dir(=.*)?$")
+PARAMS = re.compile(r"^--params(=.*)?$")
+DEFINERS = {"add_argument", "option", "startswith"}  # argparse, click, hand-rolled sys.argv parsing
+
+
+def _defines(tree: ast.Module, option: re.Pattern) -> bool:
+    """True when the module defines the option: passes it to argparse's `add_argument`, click's `option`, or
+    compares command-line words with it. A mention in a docstring or message does not count."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in DEFINERS and any(_is_option(a, option) for a in node.args):
+                return True
+        elif isinstance(node, ast.Compare) and any(_is_option(n, option) for n in _operands(node)):
+            return True
+    return False
+
+
+def _operands(node: ast.Compare) -> list[ast.expr]:
+    return [node.left, *node.comparators]
+
+
+def _is_option(node: ast.AST, option: re.Pattern) -> bool:
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_is_option(e, option) for e in node.elts)
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(option.match(node.value))
+
+
+def _accepts(folder: Path, experiment: ast.Module, option: re.Pattern) -> bool:
+    """experiment.py or a module beside it (v1's tensorf parses its options in opt.py) defines the option."""
+    if _defines(experiment, option):
+        return True
+    for path in sorted(folder.rglob("*.py")):
+        rel = path.relative_to(folder)
+        if rel.as_posix() == "experiment.py" or any(part.startswith((".", "run_")) for part in rel.parts):
+            continue
+        tree = _python_problems(path, rel.as_posix())[1]
+        if tree is not None and _defines(tree, option):
+            return True
+    return False
 
 
 def check(folder: Path) -> list[str]:
@@ -185,10 +305,11 @@ def check(folder: Path) -> list[str]:
         return [f"{folder}: not a folder"]
     problems = [f"{rel}: missing file" for rel in REQUIRED_FILES if not (folder / rel).is_file()]
 
+    tree = None
     if (folder / "experiment.py").is_file():
         found, tree = _python_problems(folder / "experiment.py", "experiment.py")
         problems += found
-        if tree is not None and not _accepts_out_dir(tree):
+        if tree is not None and not _accepts(folder, tree, OUT_DIR):
             problems.append(
                 "experiment.py: takes no --out_dir option (it is run as experiment.py --out_dir=run_i)"
             )
@@ -224,6 +345,11 @@ def check(folder: Path) -> list[str]:
             spec = load_spec(folder)
         except TemplateError as exc:
             problems.append(f"{SPEC_FILE}: {exc.message.split(': ', 1)[1]}")
+    if spec is not None and spec.parameters and tree is not None and not _accepts(folder, tree, PARAMS):
+        problems.append(
+            f"experiment.py: takes no --params option, though {SPEC_FILE} declares parameters"
+            " (a run sets them as experiment.py --out_dir=run_i --params=params.json)"
+        )
 
     for info in sorted(folder.glob("run_*/final_info.json")):
         rel = info.relative_to(folder).as_posix()

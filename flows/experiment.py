@@ -15,6 +15,7 @@ from aisci.errors import ExperimentFailed
 from aisci.experiment import Limits, completed_runs, next_run
 from aisci.experiment.folder import failed_attempts
 from aisci.files import write_json
+from aisci.manifest import write_manifest
 from aisci.settings import get_settings
 from aisci.storage import idea_path
 from flows.display import run_name
@@ -55,6 +56,7 @@ def experiments(idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int]
                 max_runs=max_runs, max_attempts=max_attempts, timeout_s=settings.run_timeout_s, gpus=held
             )
             summary = _experiments(folder, limits)
+            write_manifest(folder, settings, held)
         write_json(summary_file, summary.model_dump())
     finally:
         if settings.storage_url:  # failed attempts travel back too

@@ -1,4 +1,4 @@
-"""One idea as a DAG: novelty → experiments (with plots) → writeup → review.
+"""One idea as a DAG: novelty → experiments (with plots) → reproduce (an option) → writeup → review.
 
 Every stage is a cached task whose result persists in the workspace and feeds the next stage: running the idea
 again, or pressing Retry on a failed run in the UI, redoes only the failed stage and what follows it.
@@ -27,6 +27,7 @@ from tasks.idea import (
     improve_stage,
     novelty_stage,
     prepare_idea,
+    reproduce_stage,
     review_stage,
     writeup_stage,
 )
@@ -47,6 +48,7 @@ class IdeaOptions(BaseModel):
     improve: bool = Field(
         False, description="revise the paper once to answer its review, then review it again"
     )
+    reproduce: bool = Field(False, description="re-run every completed run and report how many numbers agree")
 
 
 DEFAULTS = IdeaOptions()  # a model, not None, so the Run form opens with every field and its default
@@ -64,6 +66,7 @@ class IdeaResult(BaseModel):
     overall: float | None = None
     decision: str | None = None
     cost_usd: float = 0.0
+    reproduction_rate: float | None = None  # fraction of non-timing metrics that agree on a re-run
 
 
 @flow(name="idea", flow_run_name=partial(run_name, "idea"), log_prints=True)
@@ -84,6 +87,7 @@ def idea_flow(idea_dir: str, options: IdeaOptions = DEFAULTS) -> IdeaResult:
         record_outcome(workspace, idea, experiment="failed")
         raise
     record_outcome(workspace, idea, experiment="ok")
+    reproduction = reproduce_stage(str(folder), options.gpus, experiments) if options.reproduce else None
     report = writeup_stage(str(folder), template_dir, options.writeup, novelty.unreachable, experiments)
     review = review_stage(str(folder), options.review, report)
     if options.improve:
@@ -108,6 +112,7 @@ def idea_flow(idea_dir: str, options: IdeaOptions = DEFAULTS) -> IdeaResult:
         overall=review.overall,
         decision=review.decision,
         cost_usd=Transcript(folder / "transcript.jsonl", []).spent_usd(),
+        reproduction_rate=reproduction.rate if reproduction else None,
     )
     create_markdown_artifact(
         markdown=outcome_markdown(idea, result, experiments, review),

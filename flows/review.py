@@ -29,7 +29,13 @@ def review_paper(paper: Path, config: ReviewConfig, run_dir: Path) -> Review:
     create_table_artifact(
         key="review-scores",
         table=[{"score": name, "ensemble mean": round(value, 2)} for name, value in review.scores.items()]
-        + [{"score": "decision", "ensemble mean": f"{review.decision} (model: {review.model_decision})"}],
+        + [
+            {
+                "score": "decision",
+                "ensemble mean": f"{review.decision} at threshold {review.threshold:g} from "
+                f"{review.threshold_source} (model: {review.model_decision})",
+            }
+        ],
         description=f"Review of {Path(paper).name} by {review.model}: {len(review.members)} reviews.",
     )
     print(f"{Path(paper).name}: mean Overall {review.overall:.2f} -> {review.decision}")
@@ -43,18 +49,28 @@ def review_bench_flow(
     """The reviewer benchmark (resumable: reviews are cached per paper), published as a table artifact."""
     settings = get_settings()
     report = run_bench(Path(data), settings, config or ReviewConfig(), limit=limit, concurrency=concurrency)
+    publish_bench(report)
+    return report
+
+
+def publish_bench(report: BenchReport) -> None:
+    """The bench's table as the artifact review-bench: of this flow run, or on its own from the CLI."""
     c = report.confusion
+    calibrated = (
+        f"calibrated threshold {report.calibration.threshold:g} ({report.calibration_file})"
+        if report.calibration
+        else f"not calibrated: {report.calibration_note}"
+    )
     create_table_artifact(
         key="review-bench",
         table=report.table(),
         description=(
             f"{report.model}, {report.papers} papers ({report.failed} failed), "
-            f"threshold {report.threshold:g}: "
-            f"TP {c.tp} FP {c.fp} TN {c.tn} FN {c.fn}; ${report.cost_per_review_usd:.4f} and "
-            f"{report.seconds_per_review:.1f} s per review."
+            f"fixed threshold {report.threshold:g}: TP {c.tp} FP {c.fp} TN {c.tn} FN {c.fn}; {calibrated}; "
+            f"${report.cost_per_review_usd:.4f}, {report.seconds_per_review:.1f} s and "
+            f"{report.repairs} repair rounds over {report.papers - report.failed} reviews."
         ),
     )
-    return report
 
 
 if __name__ == "__main__":

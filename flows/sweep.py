@@ -57,6 +57,7 @@ class SweepSummary(BaseModel):
     template: str
     outcomes: list[IdeaOutcome]
     cost_usd: float
+    reproduction_rate: float | None = None  # the mean of the reproduced ideas' rates
 
 
 def _task_name(parameters: dict) -> str:
@@ -124,11 +125,13 @@ def sweep_flow(template: str, options: SweepOptions = DEFAULTS, sweep_id: str | 
         outcomes[outcome.idea] = outcome
         update_progress_artifact(progress, 100.0 * len(outcomes) / len(chosen))
         summarize(sweep, chosen, outcomes, spent_under(sweep_dir))
+    ended = [outcomes[name] for name in chosen]
     return SweepSummary(
         sweep_id=sweep_id,
         template=sweep.template,
-        outcomes=[outcomes[name] for name in chosen],
+        outcomes=ended,
         cost_usd=spent_under(sweep_dir),
+        reproduction_rate=mean_rate(ended),
     )
 
 
@@ -144,6 +147,7 @@ def summarize(sweep: Sweep, chosen: list[str], outcomes: dict[str, IdeaOutcome],
         "paper",
         "paper problems",
         "paper warnings",
+        "reproduced",
         "cost (USD)",
         "detail",
     ]
@@ -164,6 +168,7 @@ def summarize(sweep: Sweep, chosen: list[str], outcomes: dict[str, IdeaOutcome],
                 file_link(result.pdf, "PDF") if result and result.pdf else "",
                 "; ".join(result.paper_problems) if result else "",
                 str(result.paper_warnings) if result else "",
+                _percent(result.reproduction_rate) if result else "",
                 f"{result.cost_usd:.4f}" if result else "",
                 outcome.detail if outcome else "",
             ]
@@ -173,9 +178,21 @@ def summarize(sweep: Sweep, chosen: list[str], outcomes: dict[str, IdeaOutcome],
     create_markdown_artifact(
         key="sweep-summary",
         markdown=f"## Sweep {sweep.sweep_id} of {sweep.template}\n\n{done} of {len(chosen)} chosen ideas "
-        f"finished; ${cost_usd:.4f} spent.\n\n{table}",
+        f"finished; ${cost_usd:.4f} spent"
+        + (f"; reproduction rate {_percent(rate)}" if (rate := mean_rate(list(outcomes.values()))) else "")
+        + f".\n\n{table}",
         description=f"Sweep {sweep.sweep_id}: every idea, its review and paper",
     )
+
+
+def mean_rate(outcomes: list[IdeaOutcome]) -> float | None:
+    """The mean reproduction rate of the ideas that were reproduced."""
+    rates = [r for o in outcomes if o.result and (r := o.result.reproduction_rate) is not None]
+    return sum(rates) / len(rates) if rates else None
+
+
+def _percent(rate: float | None) -> str:
+    return f"{100 * rate:.0f}%" if rate is not None else ""
 
 
 if __name__ == "__main__":

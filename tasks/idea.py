@@ -14,6 +14,7 @@ from aisci.errors import WriteupFailed
 from aisci.files import write_atomic
 from aisci.ideas import Idea
 from aisci.literature import NoveltyResult
+from aisci.reproduce import ReproductionReport, reproduce
 from aisci.review import Review, ReviewConfig
 from aisci.review.improve import Improvement, as_feedback, improve
 from aisci.settings import get_settings
@@ -50,6 +51,14 @@ def experiments_stage(
     """On the GPU work pool's experiment deployment when there is one, else as tasks of this flow run."""
     remote = remote_experiment(idea_dir, max_runs, max_attempts, gpus)
     return remote or experiments(idea_dir, max_runs, max_attempts, gpus)
+
+
+@task(name="reproduce", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
+def reproduce_stage(
+    idea_dir: str, gpus: list[int] | None, experiments: ExperimentSummary
+) -> ReproductionReport:
+    """Every completed run re-run from its snapshot; reproduce.json, which the paper's appendix reports."""
+    return reproduce(Path(idea_dir), get_settings(), gpus=gpus)
 
 
 @task(name="writeup", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)

@@ -12,7 +12,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 
 from aisci.errors import LLMResponseError
 from aisci.llm import Gateway
-from aisci.review import MemberReview, PaperInfo, Rejected, ReviewConfig, Reviewer, ReviewForm, read_paper
+from aisci.review import MemberReview, MetaReview, PaperInfo, ReviewConfig, Reviewer, read_paper
 from aisci.review.loop import Messages, ReviewSteps
 from aisci.settings import Settings
 from tasks.policy import TRANSIENT_RETRIES
@@ -46,8 +46,8 @@ def review_member(
 @task(name="meta-review", cache_policy=INPUTS + TASK_SOURCE, **TRANSIENT_RETRIES)
 def meta_review(
     members: list[MemberReview], settings: Settings, config: ReviewConfig, run_dir: str
-) -> tuple[ReviewForm | None, list[Rejected]]:
-    """The area chair's form (None when there is one member or its reply is invalid)."""
+) -> MetaReview:
+    """The area chair's form (none when there is one member or its reply is invalid)."""
     return _reviewer(settings, config, run_dir).meta_review(members)
 
 
@@ -69,5 +69,5 @@ class TaskReviewSteps(ReviewSteps):
                 raise outcome
         return outcomes
 
-    def meta_review(self, members: list[MemberReview]) -> tuple[ReviewForm | None, list[Rejected]]:
+    def meta_review(self, members: list[MemberReview]) -> MetaReview:
         return meta_review(members, self.settings, self.config, str(self.run_dir))

@@ -13,8 +13,10 @@ from review_fixtures import form, reflection, reply
 
 from aisci.errors import ConfigError, LLMResponseError
 from aisci.llm import Gateway
+from aisci.llm.structured import schema_of
 from aisci.review import (
     MemberReview,
+    MetaReview,
     Paper,
     PaperInfo,
     Review,
@@ -22,11 +24,14 @@ from aisci.review import (
     Reviewer,
     ReviewForm,
     ReviewSteps,
+    Threshold,
     combine,
     load_examples,
+    prompts,
     read_paper,
     review_paper,
 )
+from aisci.review.form import CONFIDENCE_SCALE, OVERALL_SCALE, SUB_SCALE, Reflection, scale_text
 from aisci.review.improve import improve
 from aisci.review.paper import clean_text
 from aisci.settings import Settings
@@ -80,13 +85,14 @@ INFO = PaperInfo(source="p", pages_total=1, pages_used=1, chars_total=1, chars_u
 )
 def test_decision_is_a_threshold_on_the_mean_overall(overalls, threshold, decision):
     members = [member(i, o, decision="Reject") for i, o in enumerate(overalls)]
-    review = combine(INFO, members, None, [], threshold, "m")
+    review = combine(INFO, members, MetaReview(), [], Threshold(value=threshold, source="given"), "m")
     assert review.decision == decision
     assert review.model_decision == "Reject"  # the model's own call is kept beside it
 
 
 def test_without_a_meta_review_the_member_nearest_the_mean_speaks():
-    review = combine(INFO, [member(0, 2), member(1, 7), member(2, 9)], None, [], 6.0, "m")
+    members = [member(0, 2), member(1, 7), member(2, 9)]
+    review = combine(INFO, members, MetaReview(), [], Threshold(value=6.0, source="default"), "m")
     assert review.overall == 6.0 and review.form.overall == 7
 
 
@@ -97,6 +103,7 @@ def test_out_of_range_score_is_repaired_once(scripted, scripted_settings, tmp_pa
     )
     review = reviewed(scripted_settings, tmp_path, ensemble=1, reflections=0)
     assert review.overall == 7.0 and not review.rejected
+    assert review.repairs == review.members[0].repairs == 1
     repair = scripted.requests[1]["body"]["messages"][-1]["content"]
     assert "overall" in repair and "less than or equal to 10" in repair and "confidence" in repair
 
@@ -223,6 +230,78 @@ def test_clean_text_maps_font_codes_and_rejoins_hyphenated_words():
         "Diffusion efficient fluffy first file \u201cq\u201d\nhyphenated cross-entropy and cross-entropy"
     )
     assert clean_text("Kullback-\nLeibler run-\n1") == "Kullback-Leibler run-1"
+
+
+def test_a_paper_with_nul_bytes_reaches_the_model_clean(scripted, scripted_settings, tmp_path):
+    raw = (
+        "Title:\x00 Cosine\u00a0schedules\u200b for tiny\x07 models.   \r\n\x0c\n\n\n\n"
+        "Method\tKL\tTime\nLinear\t0.31\t12.5\nCosine  schedule      0.27   13.1\ufeff\n"
+    )
+    (tmp_path / "paper.txt").write_bytes(raw.encode())
+    scripted.add({"reply": reply(6)})
+    review_paper(
+        tmp_path / "paper.txt",
+        ReviewSteps(scripted_settings, ReviewConfig(ensemble=1, reflections=0), tmp_path / "run"),
+    )
+    (sent,) = [m["content"] for m in scripted.requests[0]["body"]["messages"] if "<paper>" in m["content"]]
+    paper = sent[sent.index("<paper>\n") + 8 : sent.index("\n</paper>")]
+    assert paper == (
+        "Title: Cosine schedules for tiny models.\n\n"
+        "Method  KL  Time\nLinear  0.31  12.5\nCosine  schedule  0.27  13.1"
+    )
+    assert not [c for c in sent if unicodedata.category(c) in ("Cc", "Cf") and c != "\n"]
+    assert clean_text(paper) == paper  # cleaning twice changes nothing
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
+def test_a_pdf_table_reaches_the_model_as_rows(tmp_path):
+    (tmp_path / "t.tex").write_text(
+        "\\documentclass{article}\\begin{document}Results.\n\n\\begin{tabular}{lrr}\n"
+        "Method & KL & Time \\\\\nLinear & 0.31 & 12.5 \\\\\nCosine schedule & 0.27 & 13.1 \\\\\n"
+        "\\end{tabular}\\end{document}"
+    )
+    subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "t.tex"], cwd=tmp_path, check=True, capture_output=True
+    )
+    (text,) = read_paper(tmp_path / "t.pdf").pages
+    assert "\nMethod KL Time\nLinear 0.31 12.5\nCosine schedule 0.27 13.1\n" in text
+
+
+@pytest.mark.parametrize("local", [False, True], ids=["hosted", "local-bounds"])
+def test_the_rubric_and_the_schema_come_from_one_definition(local):
+    bounds = (240, 3) if local else (None, None)
+    form, reflection = schema_of(ReviewForm, *bounds), schema_of(Reflection, *bounds)
+    guide = prompts.form_guide(form)
+    fields = form["properties"]
+    scales = {name: SUB_SCALE for name in prompts.SUB_SCORES} | {
+        "overall": OVERALL_SCALE,
+        "confidence": CONFIDENCE_SCALE,
+    }
+    for name, scale in scales.items():
+        assert sorted(scale) == list(range(fields[name]["minimum"], fields[name]["maximum"] + 1))
+        assert fields[name]["description"] == scale_text(scale) and scale_text(scale) in guide
+    limited = [(n, f) for n, f in fields.items() if "maxLength" in f or "maxItems" in f]
+    assert {n for n, _ in limited} == {"summary", "strengths", "weaknesses", "questions", "limitations"}
+    for name, field in limited:
+        rule = next(line for line in prompts.length_limits(form) if name in line.split(":")[0])
+        for number in (
+            field.get("maxLength"),
+            field.get("maxItems"),
+            field.get("items", {}).get("maxLength"),
+        ):
+            assert number is None or f"at most {number} " in rule
+        assert rule in guide
+    thought = reflection["properties"]["thought"]["maxLength"]
+    assert f"thought: at most {thought} characters" in prompts.reflection_message(1, 2, reflection)
+
+
+def test_the_prompt_the_model_receives_states_the_rubric(scripted, scripted_settings, tmp_path):
+    scripted.add({"contains": "Reflection round", "reply": reflection(6, done=True)}, {"reply": reply(6)})
+    reviewed(scripted_settings, tmp_path, ensemble=1, reflections=1)
+    first, second = (json.dumps(r["body"]["messages"]) for r in scripted.requests)
+    assert prompts.form_guide(schema_of(ReviewForm)) in first
+    assert "summary: at most 1000 characters" in first and "at most 6 points of at most 400" in first
+    assert "thought: at most 400 characters" in second
 
 
 def test_unreadable_papers_are_config_errors(tmp_path):

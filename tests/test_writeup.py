@@ -16,7 +16,13 @@ from aisci.llm import Gateway
 from aisci.numbers import with_stderr
 from aisci.settings import get_settings
 from aisci.writeup import Writeup, WriteupOptions, write_paper
-from aisci.writeup.citations import Bibliography, bibtex_entry, citation_key, gather_citations
+from aisci.writeup.citations import (
+    Bibliography,
+    bibtex_entry,
+    citation_key,
+    drop_unresolved,
+    gather_citations,
+)
 from aisci.writeup.paper import Layout, Section, load_context
 from aisci.writeup.results import TableLayout, load_results
 
@@ -39,6 +45,11 @@ def test_bibtex_keys_are_stable_and_fields_escaped():
     entry = bibtex_entry(bib.add(SCHEDULES))
     assert "Diffusion Models \\& 50\\% Fewer Steps" in entry and "Jurgen Muller" in entry
     assert entry.startswith("@article{chen2023importance,")
+
+
+def test_a_dropped_cite_takes_its_space_with_it():
+    text, dropped = drop_unresolved("Models \\citep{a} work~\\citep{b,c}, as shown \\citep{zz}.", {"a", "c"})
+    assert text == "Models \\citep{a} work~\\citep{c}, as shown." and dropped == ["b", "zz"]
 
 
 def test_offline_citations_spend_no_round_and_a_failing_search_ends_the_rounds(idea, scripted):

@@ -12,6 +12,7 @@ from aisci.cli import (
     experiment,
     ideas,
     llm,
+    reproduce,
     review,
     run,
     sandbox,
@@ -41,6 +42,7 @@ app.command("ideas")(ideas.ideas)
 app.command("experiment")(experiment.experiment)
 app.command("write")(write.write)
 app.command("review")(review.review)
+app.command("reproduce")(reproduce.reproduce)
 app.command("deploy")(deploy.deploy)
 app.command("up")(deploy.up)
 app.command("doctor")(doctor.doctor)

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from aisci.cli.options import Workspace, settings_for
-from aisci.cli.review import Ensemble, Model, Reflections, Threshold, with_review_model
+from aisci.cli.review import Ensemble, Model, Reflections, with_review_model
 
 app = typer.Typer(help="Benchmark aisci's stages.", no_args_is_help=True)
 
@@ -27,7 +27,18 @@ def review(
     model: Model = None,
     ensemble: Ensemble = 5,
     reflections: Reflections = 5,
-    threshold: Threshold = 6.0,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold", min=1, max=10, help="The fixed threshold the calibration is compared with."
+        ),
+    ] = 6.0,
+    holdout: Annotated[
+        float,
+        typer.Option(
+            "--holdout", min=0.1, max=0.9, help="Share of the papers held out from the calibration."
+        ),
+    ] = 0.5,
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-j", min=1, max=32, help="Papers at once.")
     ] = 1,
@@ -35,9 +46,13 @@ def review(
     workspace: Workspace = None,
 ) -> None:
     """Review papers with known decisions; report accuracy, balanced accuracy, F1, ROC-AUC, FPR and FNR with
-    95% bootstrap intervals, and cost and time per review.
+    95% bootstrap intervals, and cost, time and repair rounds per review.
 
-    Reviews are cached per paper under <workspace>/bench/review/, so a stopped run resumes where it was."""
+    The decision threshold is fitted on part of the papers and measured on the rest, next to the fixed
+    threshold, and written to <workspace>/calibration/ (settings: calibration_dir), where reviews by the
+    same model, ensemble and reflections find it. Reviews are cached per paper under
+    <workspace>/bench/review/, so a stopped run resumes where it was. With a Prefect API configured
+    (prefect.api_url), the table is also published as the artifact review-bench."""
     from rich.console import Console
     from rich.table import Table
 
@@ -53,9 +68,28 @@ def review(
             err.print(f"failed {result.paper_id}: {result.error}", style="red", markup=False)
         else:
             source = "cached" if result.cached else f"{result.elapsed_s:.1f} s"
-            err.print(f"{result.paper_id}: Overall {result.overall:.2f} ({source})", markup=False)
+            err.print(
+                f"{result.paper_id}: Overall {result.overall:.2f} ({source}, {result.repairs} repair rounds)",
+                markup=False,
+            )
 
-    report = run_bench(data, settings, config, limit=limit, concurrency=concurrency, on_result=progress)
+    report = run_bench(
+        data,
+        settings,
+        config,
+        limit=limit,
+        concurrency=concurrency,
+        on_result=progress,
+        held_out_share=holdout,
+    )
+    if settings.prefect.api_url:
+        from aisci import prefect_env
+
+        prefect_env.apply(settings)
+        from flows.review import publish_bench
+
+        publish_bench(report)
+        err.print(f"published as the artifact review-bench on {settings.prefect.api_url}", markup=False)
     if json_out:
         print(report.model_dump_json(indent=2))
         return
@@ -63,13 +97,23 @@ def review(
     c = report.confusion
     console.print(
         f"{report.model}: {report.papers} papers ({report.failed} failed, {report.missing_files} listed "
-        f"without a file); threshold {report.threshold:g}; TP {c.tp} FP {c.fp} TN {c.tn} FN {c.fn}"
+        f"without a file); fixed threshold {report.threshold:g}: TP {c.tp} FP {c.fp} TN {c.tn} FN {c.fn}"
     )
-    table = Table("metric", "value", "95% CI")
-    for row in report.table():
+    rows = report.table()
+    table = Table(*rows[0])
+    for row in rows:
         table.add_row(*row.values())
     console.print(table)
+    if cal := report.calibration:
+        console.print(
+            f"calibrated threshold {cal.threshold:g}, fitted on {len(cal.fitted_on)} papers and measured on "
+            f"{len(cal.held_out.papers)} others; written to {report.calibration_file}"
+        )
+    else:
+        console.print(f"not calibrated: {report.calibration_note}")
+    reviewed = [r for r in report.results if r.overall is not None]
     console.print(
-        f"per review: ${report.cost_per_review_usd:.4f}, {report.seconds_per_review:.1f} s; "
+        f"per review: ${report.cost_per_review_usd:.4f}, {report.seconds_per_review:.1f} s; repair rounds: "
+        f"{report.repairs} in {sum(r.repairs > 0 for r in reviewed)} of {len(reviewed)} reviews; "
         f"this run took {report.wall_s:.1f} s"
     )

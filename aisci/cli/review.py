@@ -18,7 +18,14 @@ Reflections = Annotated[
     typer.Option("--reflections", "-r", min=0, max=10, help="Reflection rounds per review (stops early)."),
 ]
 Threshold = Annotated[
-    float, typer.Option("--threshold", min=1, max=10, help="Mean Overall score at or above which to accept.")
+    float | None,
+    typer.Option(
+        "--threshold",
+        min=1,
+        max=10,
+        help="Mean Overall score at or above which to accept "
+        "[default: the model's calibration from `aisci bench review`, else 6].",
+    ),
 ]
 Model = Annotated[str | None, typer.Option("--model", "-m", help="litellm model string for the review role.")]
 Examples = Annotated[
@@ -48,7 +55,7 @@ def review(
     ] = False,
     ensemble: Ensemble = 5,
     reflections: Reflections = 5,
-    threshold: Threshold = 6.0,
+    threshold: Threshold = None,
     model: Model = None,
     example: Examples = None,
     workspace: Workspace = None,
@@ -93,6 +100,7 @@ def review(
     console.print(table)
     console.print(
         f"[bold]Decision: {result.decision}[/] (mean Overall {result.overall:.2f}, threshold "
-        f"{result.threshold:g}; the model's own decision: {result.model_decision})"
+        f"{result.threshold:g} from {result.threshold_source}; the model's own decision: "
+        f"{result.model_decision})"
     )
     err.print(f"[dim]${result.cost_usd:.4f}, {result.elapsed_s:.1f} s; written to {out}[/]")

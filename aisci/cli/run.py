@@ -19,6 +19,15 @@ def run(
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Ideas running at the same time.")] = 2,
     reflections: Annotated[int, typer.Option("--reflections", min=0, help="Reflection rounds per idea.")] = 3,
     max_runs: Annotated[int, typer.Option("--max-runs", min=1, help="Experiment runs per idea.")] = 5,
+    max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Tries per run.")] = 4,
+    fix_rounds: Annotated[int, typer.Option("--fix-rounds", min=0, help="Paper fix rounds.")] = 3,
+    ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Reviews averaged per paper.")] = 5,
+    review_reflections: Annotated[
+        int, typer.Option("--review-reflections", min=0, help="Reflection rounds per review.")
+    ] = 5,
+    reproduce: Annotated[
+        bool, typer.Option("--reproduce", help="Re-run each idea's runs and report how many numbers agree.")
+    ] = False,
     workspace: Workspace = None,
 ) -> None:
     """Run a sweep: ideas and their novelty, then the best ideas through experiments, paper and review."""
@@ -32,15 +41,20 @@ def run(
     settings = settings_for(workspace)
     resolve(template)  # a wrong name fails here, before Prefect starts
     prefect_env.apply(settings)
+    from aisci.review import ReviewConfig
+    from aisci.writeup import WriteupOptions
     from flows.idea import IdeaOptions
     from flows.sweep import SweepOptions, sweep_flow
 
+    idea = IdeaOptions(
+        max_runs=max_runs,
+        max_attempts=max_attempts,
+        writeup=WriteupOptions(fix_rounds=fix_rounds),
+        review=ReviewConfig(ensemble=ensemble, reflections=review_reflections),
+        reproduce=reproduce,
+    )
     options = SweepOptions(
-        num_ideas=num_ideas,
-        reflections=reflections,
-        top_k=top_k,
-        parallel=parallel,
-        idea=IdeaOptions(max_runs=max_runs),
+        num_ideas=num_ideas, reflections=reflections, top_k=top_k, parallel=parallel, idea=idea
     )
     state = sweep_flow(template, options, return_state=True)
     summary = state.result(raise_on_failure=False)
@@ -62,6 +76,8 @@ def run(
         )
     console = Console()
     console.print(table)
+    if summary.reproduction_rate is not None:
+        console.print(f"reproduction rate {100 * summary.reproduction_rate:.0f}% (mean over ideas)")
     console.print(f"cost ${summary.cost_usd:.4f}; everything is in {settings.workspace / summary.sweep_id}")
     ui = settings.prefect.api_url
     console.print(

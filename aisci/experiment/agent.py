@@ -12,23 +12,26 @@ import shutil
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from aisci.edits import EditFormatError, apply_edits, parse_edits
 from aisci.errors import ConfigError, ExperimentFailed, FinalInfoError, LLMResponseError
 from aisci.experiment import folder, notes, prompts, snapshot
 from aisci.experiment.folder import Attempt
 from aisci.experiment.notes import FIGURES, FigureNote
+from aisci.experiment.params import PARAMS_FILE, ParamSetting, settings_of, step_schema
 from aisci.files import write_json
 from aisci.llm import Gateway
 from aisci.sandbox import SandboxResult, read_output_file, run_sandboxed
-from aisci.settings import Settings
-from aisci.templates import final_info_problems
+from aisci.settings import LOCAL_MODEL, Settings
+from aisci.templates import final_info_problems, load_spec, parameters_text, settings_label
 
 MAX_PNG_BYTES = 32 << 20
 MAX_IMAGE_BYTES = 5 << 20  # the smallest per-image limit among the hosted providers
 MAX_IMAGES = 20
 BASELINE_NOTE = "The template's code, unmodified."
+EDIT_FAILURES = {"edit_error", "bad_reply"}
+EDIT_FALLBACK = 2  # failed edits of an idea after which its remaining runs only set parameters
 
 
 class ExperimentStep(BaseModel):
@@ -45,6 +48,12 @@ class ExperimentStep(BaseModel):
         "", max_length=2000, description="what this run changes and tests, for the notes"
     )
     edits: str = Field("", max_length=30000, description="SEARCH/REPLACE blocks")
+
+
+class RunStep(ExperimentStep):
+    """The reply for a run: edits, settings of the template's declared parameters, or both."""
+
+    params: list[ParamSetting] = Field([], max_length=100)
 
 
 class FigureDescription(BaseModel):
@@ -77,6 +86,7 @@ class ExperimentAgent:
             raise ConfigError(
                 f"{self.idea_dir} has no experiment.py", hint="pass an idea folder made from a template"
             )
+        self.spec = load_spec(self.idea_dir)
 
     # -- runs ---------------------------------------------------------------------------------------------
 
@@ -97,29 +107,63 @@ class ExperimentAgent:
         return folder.results(self.idea_dir, 0)
 
     def attempt(self, run: int, attempt: int) -> Attempt:
-        """Plan, edit and execute one attempt at `run`. Failures, an unusable reply among them, are recorded,
-        set aside and returned."""
+        """Plan, edit or set parameters, and execute one attempt at `run`. Failures, an unusable reply among
+        them, are recorded, set aside and returned."""
         self._set_aside_leftover(run, attempt)
+        (self.idea_dir / PARAMS_FILE).unlink(missing_ok=True)
+        edits = self.edits_offered()
+        done = any(r > 0 for r in folder.completed_runs(self.idea_dir))
+        schema = step_schema(RunStep.model_json_schema(), self.spec, edits=edits, done=done)
         try:
-            step = self.gateway.complete_json("coding", self._run_messages(run), ExperimentStep)
-        except LLMResponseError as exc:
-            record = Attempt(run=run, attempt=attempt, status="bad_reply", message=exc.message, reply=exc.raw)
-            folder.set_aside(self.idea_dir, run, record)
-            return record
+            reply = self.gateway.complete_json("coding", self._run_messages(run, edits, done), schema)
+            step = RunStep.model_validate(reply)
+        except (LLMResponseError, ValidationError) as exc:
+            if isinstance(exc, LLMResponseError):
+                return self._failed(run, attempt, "bad_reply", exc.message, exc.raw)
+            return self._failed(run, attempt, "bad_reply", str(exc))
         if step.action == "done":
-            return Attempt(run=run, attempt=attempt, status="done", message=step.thought)
-        edit_error = self._apply(step.edits)
-        if edit_error:
-            record = Attempt(run=run, attempt=attempt, status="edit_error", message=edit_error)
-            folder.set_aside(self.idea_dir, run, record)
-            return record
-        outcome = self._execute(run, attempt)
-        if outcome.status == "ok":
-            snapshot.save(self.idea_dir, run)
-            notes.write_run(self.idea_dir, run, step.label, step.description)
-            # run_i.py last: it marks the run complete
-            shutil.copyfile(self.idea_dir / "experiment.py", self.idea_dir / f"run_{run}.py")
+            if done:
+                return Attempt(run=run, attempt=attempt, status="done", message=step.thought)
+            return self._failed(run, attempt, "bad_reply", 'action "done" before any run succeeded')
+        settings = settings_of(step.params)
+        if problems := self.spec.parameter_problems(settings):
+            message = "The parameter settings are not allowed: " + "; ".join(problems) + "."
+            return self._failed(run, attempt, "bad_params", message)
+        if (step.edits.strip() or not settings) and (edit_error := self._apply(step.edits)):
+            return self._failed(run, attempt, "edit_error", edit_error)
+        try:
+            if settings:
+                write_json(self.idea_dir / PARAMS_FILE, settings)
+            outcome = self._execute(run, attempt, with_params=bool(settings))
+            if outcome.status == "ok":
+                snapshot.save(self.idea_dir, run)
+                if settings:
+                    shutil.copy(self.idea_dir / PARAMS_FILE, folder.run_dir(self.idea_dir, run))
+                label, description = _run_words(step, settings)
+                notes.write_run(self.idea_dir, run, label, description)
+                # run_i.py last: it marks the run complete
+                shutil.copyfile(self.idea_dir / "experiment.py", self.idea_dir / f"run_{run}.py")
+        finally:
+            (self.idea_dir / PARAMS_FILE).unlink(missing_ok=True)
         return outcome
+
+    def edits_offered(self) -> bool:
+        """False where the run may only set parameters: the template declares some, and the coding model is
+        weak (the embedded one, or one named in `llm.weak_models`) or its edits failed repeatedly."""
+        if not self.spec.parameters:
+            return True
+        return not self.weak() and folder.failure_count(self.idea_dir, EDIT_FAILURES) < EDIT_FALLBACK
+
+    def weak(self) -> bool:
+        model = self.settings.model_for("coding")
+        return model == LOCAL_MODEL or model in self.settings.llm.weak_models
+
+    def _failed(self, run: int, attempt: int, status: str, message: str, reply: str = "") -> Attempt:
+        record = Attempt.model_validate(
+            {"run": run, "attempt": attempt, "status": status, "message": message, "reply": reply}
+        )
+        folder.set_aside(self.idea_dir, run, record)
+        return record
 
     def _code_untouched(self) -> bool:
         """Nothing but the baseline has run yet, so the code is still the template's."""
@@ -141,14 +185,17 @@ class ExperimentAgent:
             blocks = parse_edits(edits)
         except EditFormatError as exc:
             return f"The edits could not be read: {exc}."
+        if not blocks and self.spec.parameters:
+            return "The reply had no SEARCH/REPLACE blocks and set no parameters; a run must change one."
         if not blocks:
             return "The reply had no SEARCH/REPLACE blocks; a run must change the code."
         result = apply_edits(self.idea_dir, blocks)
         return None if result.ok else result.feedback()
 
-    def _execute(self, run: int, attempt: int) -> Attempt:
+    def _execute(self, run: int, attempt: int, with_params: bool = False) -> Attempt:
         out = folder.run_dir(self.idea_dir, run)
-        result = self._sandbox(["python", "experiment.py", f"--out_dir=run_{run}"], out)
+        argv = ["python", "experiment.py", f"--out_dir=run_{run}"]
+        result = self._sandbox(argv + ([f"--params={PARAMS_FILE}"] if with_params else []), out)
         record = Attempt(
             run=run,
             attempt=attempt,
@@ -180,19 +227,21 @@ class ExperimentAgent:
             env={"AISCI_SMOKE": "1"} if self.settings.smoke else {},
         )
 
-    def _run_messages(self, run: int) -> list[dict[str, Any]]:
+    def _run_messages(self, run: int, edits: bool, done: bool) -> list[dict[str, Any]]:
         template = _read_json(self.idea_dir / "prompt.json")
-        code = folder.read_text(self.idea_dir / "experiment.py")
+        code = folder.read_text(self.idea_dir / "experiment.py") if edits else None
         current = notes.read_notes(self.idea_dir).text
-        budget = max(2000, 2 * self.gateway.context_window("coding") - len(code) - len(current))
+        budget = max(2000, 2 * self.gateway.context_window("coding") - len(code or "") - len(current))
         user = prompts.run_prompt(
             task=template.get("task_description", ""),
             idea=_read_json(self.idea_dir / "idea.json"),
             code=code,
+            parameters=parameters_text(self.spec),
             baseline=_results_text(self.idea_dir, [0], budget),
             notes=current,
             run=run,
             max_runs=self.limits.max_runs,
+            done=done,
         )
         failure = folder.last_failure(self.idea_dir, run)
         if failure is not None:
@@ -219,9 +268,17 @@ class ExperimentAgent:
 
     def _plot_attempt(self, runs: list[int], feedback: str) -> str | None:
         current = notes.read_notes(self.idea_dir)
-        listing = "\n".join(
-            f"- run_{r}: {current.runs[r].label if r in current.runs else f'Run {r}'}" for r in runs
-        )
+        labels = {f"run_{r}": current.runs[r].label if r in current.runs else f"Run {r}" for r in runs}
+        plot_py = self.idea_dir / "plot.py"
+        # a weak model cannot edit code: aisci writes the legend names itself where plot.py has a labels dict
+        if self.weak() and (source := with_labels(folder.read_text(plot_py), labels)) is not None:
+            plot_py.write_text(source, encoding="utf-8")
+            return self._draw(runs)
+        problem = self._model_plot_edits(labels, current, feedback)
+        return problem or self._draw(runs)
+
+    def _model_plot_edits(self, labels: dict[str, str], current: notes.Notes, feedback: str) -> str | None:
+        listing = "\n".join(f"- {run}: {label}" for run, label in labels.items())
         user = prompts.PLOT_TASK.format(
             runs=listing,
             format_guide=prompts.FORMAT_GUIDE,
@@ -236,6 +293,10 @@ class ExperimentAgent:
             return f"Your reply could not be used: {exc.message}"
         if step.edits.strip() and (error := self._apply(step.edits)):
             return error
+        return None
+
+    def _draw(self, runs: list[int]) -> str | None:
+        """Run plot.py in the sandbox once its labels name every run; None when the figures are fine."""
         labelled = plot_labels(folder.read_text(self.idea_dir / "plot.py"))
         missing = [f"run_{r}" for r in runs if f"run_{r}" not in labelled]
         if missing:
@@ -304,6 +365,15 @@ class ExperimentAgent:
         return [{"role": "user", "content": user}]
 
 
+def _run_words(step: RunStep, settings: dict[str, Any]) -> tuple[str, str]:
+    """The run's label and description for the notes: a parameter run is named by what it set."""
+    if not settings:
+        return step.label, step.description
+    changed = settings_label(settings)
+    label = f"{step.label.strip()}: {changed}" if step.label.strip() else changed
+    return label, step.description.strip() or f"The template's code with {changed}."
+
+
 def _results_text(idea_dir: Path, runs: list[int], budget: int) -> str:
     """Each run's final_info.json, compact, cut to `budget` characters: at about three characters a token,
     two characters per token of the window leave a third of it for the rest of the prompt."""
@@ -331,6 +401,26 @@ def plot_labels(source: str) -> set[str]:
                 k.value for k in node.value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)
             }
     return set()
+
+
+def with_labels(source: str, labels: dict[str, str]) -> str | None:
+    """plot.py's source with its top-level `labels = {...}` set to `labels`; None when it has no such dict."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "labels" for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+            and node.end_lineno is not None
+        ):
+            lines = source.splitlines(keepends=True)
+            entries = "".join(f"    {json.dumps(k)}: {json.dumps(v)},\n" for k, v in labels.items())
+            new = f"labels = {{\n{entries}}}\n"
+            return "".join(lines[: node.lineno - 1]) + new + "".join(lines[node.end_lineno :])
+    return None
 
 
 def check_figures(out: Path) -> str | None:

@@ -37,7 +37,7 @@ def run_config(idea_dir: Path, run: int) -> dict[str, Value]:
         data = None
     if isinstance(data, dict):
         return dict(list(_flatten(data).items())[:MAX_ENTRIES])
-    if _smoke(idea_dir, run):
+    if is_smoke(idea_dir, run):
         return {}
     for path in (snapshot.code_dir(idea_dir, run) / "experiment.py", idea_dir / f"run_{run}.py"):
         if path.is_file() and not path.is_symlink():
@@ -45,7 +45,8 @@ def run_config(idea_dir: Path, run: int) -> dict[str, Value]:
     return {}
 
 
-def _smoke(idea_dir: Path, run: int) -> bool:
+def is_smoke(idea_dir: Path, run: int) -> bool:
+    """The run's final_info.json marks it smoke-size: a re-run must use the smoke settings too."""
     try:
         results = folder.results(idea_dir, run)
     except FinalInfoError:

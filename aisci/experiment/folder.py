@@ -1,7 +1,8 @@
 """What an idea folder says about its experiments: the disk is the state, so a stage resumes where it stopped.
 
 run_0/            the baseline
-run_3/            a completed run: final_info.json, config.json where the template writes one, and code/,
+run_3/            a completed run: final_info.json, config.json where the template writes one, params.json
+                  where the run set declared parameters, and code/,
                   every code and data file the run could read (aisci.experiment.snapshot)
 run_3.py          run 3's experiment.py; written last, it marks the run complete
 run_4.failed-1/   attempt 1 of run 4 failed; attempt.json says how, with the raw reply if it was unusable
@@ -30,7 +31,16 @@ class Attempt(BaseModel):
     run: int
     attempt: int
     status: Literal[
-        "ok", "done", "failed", "timeout", "oom", "error", "edit_error", "bad_results", "bad_reply"
+        "ok",
+        "done",
+        "failed",
+        "timeout",
+        "oom",
+        "error",
+        "edit_error",
+        "bad_params",
+        "bad_results",
+        "bad_reply",
     ]
     message: str = ""
     reply: str = ""  # bad_reply: the model's raw reply, still invalid after the repair round
@@ -72,6 +82,17 @@ def failed_attempts(idea_dir: Path, run: int) -> list[Path]:
     pattern = re.compile(rf"^run_{run}\.failed-(\d+)$")
     found = [(int(m.group(1)), p) for p in idea_dir.iterdir() if (m := pattern.match(p.name))]
     return [p for _, p in sorted(found)]
+
+
+def failure_count(idea_dir: Path, statuses: set[str]) -> int:
+    """Failed attempts of any run of the idea that ended in one of `statuses`."""
+    count = 0
+    for record in idea_dir.glob(f"run_*.failed-*/{ATTEMPT_RECORD}"):
+        try:
+            count += json.loads(record.read_text()).get("status") in statuses
+        except (OSError, ValueError):
+            continue
+    return count
 
 
 def set_aside(idea_dir: Path, run: int, record: Attempt) -> Path:

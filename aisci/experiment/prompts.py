@@ -12,11 +12,7 @@ SEARCH/REPLACE blocks; each run executes `python experiment.py --out_dir=run_i` 
 and its measured results come back to you. Keep experiment.py's command line and its final_info.json format
 unchanged: {group: {"means": {metric: number}, "stderrs": {...}}}."""
 
-RUN_TASK = """{task}
-
-## The idea
-{idea}
-
+CODE_SECTION = """
 ## Edit format
 {format_guide}
 
@@ -24,23 +20,43 @@ RUN_TASK = """{task}
 ```python
 {code}
 ```
+"""
 
+PARAMS_SECTION = """
+## Parameters
+experiment.py takes these settings. A run may set any of them in "params", as a list of
+{{"name": ..., "value": ...}}; the others keep the baseline's values.
+{parameters}
+"""
+
+RUN_TASK = """{task}
+
+## The idea
+{idea}
+{sections}
 ## Baseline results (run_0, measured)
 {baseline}
 
 ## Notes so far
 {notes}
 
-You have {remaining} of {max_runs} runs left; this is run {run}. Decide what run {run} should test and reply
-with action "run", a label of a few words naming what the run changes (at most 60 characters, such as "cosine
-noise schedule"; tables and legends show it), a one-paragraph description of the run for the notes, and the
-SEARCH/REPLACE edits. aisci adds the measured results to the notes itself. Reply with action "done" when the
-runs so far answer the idea's question."""
+You have {remaining} of {max_runs} runs left; this is run {run}. {ask}"""
+
+ASK_EDITS = """Decide what run {run} should test and reply with action "run", a label of a few words naming
+what the run changes (at most 60 characters, such as "cosine noise schedule"; tables and legends show it), a
+one-paragraph description of the run for the notes, and {changes}. aisci adds the measured results to the
+notes itself."""
+
+ASK_PARAMS = """Decide which parameter settings run {run} should test for the idea, different from the earlier
+runs, and reply with action "run", a one-sentence description of what the run tests, and the params. aisci
+names the run by its settings and adds the measured results to the notes itself."""
+
+ASK_DONE = """ Reply with action "done" when the runs so far answer the idea's question."""
 
 RETRY = """
 ## Attempt {attempt} of run {run} failed
 {failure}
-Fix the problem and reply with new edits for run {run}."""
+Fix the problem and reply again for run {run}."""
 
 PLOT_TASK = """Edit plot.py so its `labels` dict names every completed run, with its label from the notes as
 the legend name:
@@ -90,18 +106,38 @@ Figures: {figures}
 
 
 def run_prompt(
-    task: str, idea: dict[str, Any], code: str, baseline: str, notes: str, run: int, max_runs: int
+    task: str,
+    idea: dict[str, Any],
+    code: str | None,
+    parameters: str,
+    baseline: str,
+    notes: str,
+    run: int,
+    max_runs: int,
+    done: bool,
 ) -> str:
+    """The coding step's task; `code` None when only parameters are offered, `parameters` empty when the
+    template declares none."""
+    sections = ""
+    if code is not None:
+        sections += CODE_SECTION.format(format_guide=FORMAT_GUIDE, code=code)
+    if parameters:
+        sections += PARAMS_SECTION.format(parameters=parameters)
+    if code is None:
+        ask = ASK_PARAMS.format(run=run)
+    else:
+        changes = "the SEARCH/REPLACE edits, the parameter settings, or both" if parameters else "the edits"
+        ask = ASK_EDITS.format(run=run, changes=changes)
     return RUN_TASK.format(
         task=task,
         idea=json.dumps(idea, indent=2),
-        format_guide=FORMAT_GUIDE,
-        code=code,
+        sections=sections,
         baseline=baseline,
         notes=notes or "(none yet)",
         remaining=max_runs - run + 1,
         max_runs=max_runs,
         run=run,
+        ask=ask + (ASK_DONE if done else ""),
     )
 
 
@@ -110,7 +146,7 @@ def failure_text(attempt: Attempt) -> str:
         return f"The run was stopped at the time limit: {attempt.message}. Make it finish sooner."
     if attempt.status == "oom":
         return f"The run ran out of memory: {attempt.message}. Use less memory."
-    if attempt.status in ("edit_error", "bad_results"):
+    if attempt.status in ("edit_error", "bad_params", "bad_results"):
         return attempt.message
     if attempt.status == "bad_reply":
         return (

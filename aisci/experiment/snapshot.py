@@ -2,9 +2,9 @@
 
 A run executes with the idea folder as its working folder, so it could read any file there: the template's
 code and data, and modules the model added. The snapshot keeps all of them, and leaves out aisci's own records
-and outputs: run folders and failed attempts, figures, the paper's latex/, transcripts, notes and the idea's
-JSON records. `python experiment.py` inside `run_i/code/` re-runs the run; `run_i.py` (experiment.py alone)
-stays beside the folder for AI Scientist v1 readers.
+and outputs: run folders and failed attempts, figures, the paper's latex/, reproductions/, transcripts, notes
+and the idea's JSON records. `python experiment.py` inside `run_i/code/` re-runs the run; `run_i.py`
+(experiment.py alone) stays beside the folder for AI Scientist v1 readers.
 """
 
 import re
@@ -15,10 +15,19 @@ from pathlib import Path
 from aisci.experiment import folder
 
 CODE = "code"
-SKIP_DIRS = re.compile(r"^(run_\d+(\.failed-\d+)?|figures(\.old-\d+)?|latex|__pycache__|\..*)$")
+SKIP_DIRS = re.compile(r"^(run_\d+(\.failed-\d+)?|figures(\.old-\d+)?|latex|reproductions|__pycache__|\..*)$")
 SKIP_FILES = re.compile(r"^(run_\d+\.py|.*\.(jsonl|png|pdf|pyc)|\..*)$")
 # what the stages write beside the code (experiment.json: the experiment flow's summary)
-RECORDS = {"idea.json", "novelty.json", "notes.txt", "experiment.json", "build_report.json", "review.json"}
+RECORDS = {
+    "idea.json",
+    "novelty.json",
+    "notes.txt",
+    "experiment.json",
+    "build_report.json",
+    "review.json",
+    "manifest.json",
+    "reproduce.json",
+}
 
 
 def code_dir(idea_dir: Path, run: int) -> Path:

@@ -64,7 +64,14 @@ def generate_ideas(
         feedback = None
         for _ in range(options.duplicate_retries + 1):
             request = prompts.generation_request(
-                template.task_description, code, history, accepted, number, options.num_ideas, feedback
+                template.task_description,
+                code,
+                history,
+                accepted,
+                number,
+                options.num_ideas,
+                feedback,
+                template.parameters,
             )
             messages = [
                 {"role": "system", "content": template.system},

@@ -31,11 +31,17 @@ def generation_request(
     number: int,
     total: int,
     feedback: str | None,
+    parameters: str = "",
 ) -> str:
     parts = [
         task_description.strip(),
         f"Every idea must be tested by editing this experiment code (experiment.py):\n```python\n{code}\n```",
     ]
+    if parameters:
+        parts.append(
+            "Runs may also set these declared parameters without editing the code, so an idea may plan a "
+            f"parameter study (which settings each run compares against the baseline):\n{parameters}"
+        )
     if history:
         parts.append(history)
     if this_sweep:

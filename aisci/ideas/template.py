@@ -1,4 +1,4 @@
-"""What idea generation reads from a research template: its prompt, its code and its seed ideas."""
+"""What idea generation reads from a research template: its prompt, code, parameters and seed ideas."""
 
 import json
 from dataclasses import dataclass, field
@@ -17,6 +17,7 @@ class IdeaTemplate:
     task_description: str
     code: str
     seeds: list[dict] = field(default_factory=list)
+    parameters: str = ""  # the declared parameters, one line each: what a parameter study may vary
 
     def seed_known(self) -> list[Known]:
         """Seed ideas in the v1 format (`Name`, `Title`, `Experiment`), keys in any case."""
@@ -55,4 +56,5 @@ def load_template(name_or_path: str) -> IdeaTemplate:
         task_description=str(task),
         code=code,
         seeds=[s for s in seeds if isinstance(s, dict)] if isinstance(seeds, list) else [],
+        parameters=templates.parameters_text(templates.load_spec(folder)),
     )

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from aisci.errors import BudgetExceeded
 from aisci.files import write_atomic
 from aisci.llm.transcript import TRANSCRIPT, Transcript, spent_under
+from aisci.processes import alive
 
 log = logging.getLogger("aisci.llm")
 
@@ -159,7 +160,7 @@ def _settle_stale(state: LedgerState) -> None:
     its call may have been billed, and the cap must hold."""
     host, now = socket.gethostname(), time.time()
     for r in list(state.reserved):
-        if r.expires < now or (r.host == host and not _alive(r.pid)):
+        if r.expires < now or (r.host == host and not alive(r.pid)):
             log.warning(
                 "a call reserved $%.4f and never settled (pid %d on %s): counted as spent",
                 r.usd,
@@ -168,13 +169,3 @@ def _settle_stale(state: LedgerState) -> None:
             )
             state.reserved.remove(r)
             state.add(r.idea, r.usd)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

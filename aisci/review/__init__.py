@@ -1,6 +1,6 @@
 """The automated reviewer: a review form, an ensemble with reflection and a meta-review, and its benchmark."""
 
-from aisci.review.form import MemberReview, PaperInfo, Rejected, Review, ReviewForm
+from aisci.review.form import MemberReview, MetaReview, PaperInfo, Rejected, Review, ReviewForm, Threshold
 from aisci.review.loop import ReviewSteps, review_paper
 from aisci.review.paper import Paper, read_paper
 from aisci.review.reviewer import Example, ReviewConfig, Reviewer, combine, load_examples
@@ -8,6 +8,7 @@ from aisci.review.reviewer import Example, ReviewConfig, Reviewer, combine, load
 __all__ = [
     "Example",
     "MemberReview",
+    "MetaReview",
     "Paper",
     "PaperInfo",
     "Rejected",
@@ -15,6 +16,7 @@ __all__ = [
     "ReviewConfig",
     "ReviewForm",
     "ReviewSteps",
+    "Threshold",
     "Reviewer",
     "combine",
     "load_examples",

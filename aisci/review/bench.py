@@ -2,13 +2,13 @@
 
 Reads the AI Scientist's layout (`ratings_subset.tsv` + `iclr_parsed/<id>.txt` or PDFs) or a plain CSV.
 Each paper's review is cached in the workspace, so an interrupted run resumes where it stopped; the decision
-is recomputed from the cached mean Overall, so a new threshold needs no new calls.
+is recomputed from the cached mean Overall, so a new threshold needs no new calls. Besides the fixed
+threshold's figures, the bench fits a threshold on part of the papers (aisci.review.calibration), reports
+it on the others, and writes it where reviews by the same model and set-up find it.
 """
 
 import contextvars
 import csv
-import hashlib
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +18,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from aisci.errors import BudgetExceeded, ConfigError, LLMResponseError
+from aisci.files import write_atomic
+from aisci.review.calibration import DEFAULT_THRESHOLD, Calibration, calibrate, calibration_path, setup_name
 from aisci.review.form import Review
 from aisci.review.loop import REVIEW, ReviewSteps, review_paper
 from aisci.review.metrics import Confusion, Interval, bootstrap, confusion
@@ -41,6 +43,7 @@ class BenchResult(BaseModel):
     model_decision: str | None = None
     cost_usd: float = 0.0
     elapsed_s: float = 0.0
+    repairs: int = 0
     truncated: bool = False
     cached: bool = False
     error: str | None = None
@@ -56,18 +59,32 @@ class BenchReport(BaseModel):
     metrics: dict[str, Interval]
     cost_per_review_usd: float
     seconds_per_review: float
+    repairs: int = 0
     wall_s: float
+    calibration: Calibration | None = None
+    calibration_file: str | None = None
+    calibration_note: str = ""
 
     @property
     def failed(self) -> int:
         return sum(r.error is not None for r in self.results)
 
     def table(self) -> list[dict[str, str]]:
-        """Rows for a table artifact or a terminal table."""
+        """Rows for a table artifact or a terminal table: every metric at the fixed threshold on all papers,
+        and on the held-out papers at the fixed and at the calibrated threshold."""
+        columns = {f"all papers, {self.threshold:g}": self.metrics}
+        if cal := self.calibration:
+            n = len(cal.held_out.papers)
+            columns[f"held-out ({n}), {cal.fixed_threshold:g}"] = cal.held_out.fixed
+            columns[f"held-out ({n}), calibrated {cal.threshold:g}"] = cal.held_out.calibrated
         return [
-            {"metric": name, "value": f"{m.value:.3f}", "95% CI": f"[{m.low:.3f}, {m.high:.3f}]"}
-            for name, m in self.metrics.items()
+            {"metric": name} | {title: _cell(metrics[name]) for title, metrics in columns.items()}
+            for name in self.metrics
         ]
+
+
+def _cell(m: Interval) -> str:
+    return f"{m.value:.3f} [{m.low:.3f}, {m.high:.3f}]"
 
 
 def parse_decision(value: str) -> bool:
@@ -131,12 +148,7 @@ def load_dataset(data: Path) -> tuple[list[BenchPaper], int]:
 
 def cache_dir(settings: Settings, config: ReviewConfig) -> Path:
     """One folder per model and reviewing set-up, so changing either never reuses the wrong reviews."""
-    model = re.sub(r"[^A-Za-z0-9._-]+", "_", settings.model_for("review"))
-    name = f"{model}-e{config.ensemble}-r{config.reflections}"
-    if config.examples:
-        digest = hashlib.sha256("".join(e.model_dump_json() for e in config.examples).encode()).hexdigest()
-        name += f"-fewshot{digest[:8]}"
-    return settings.workspace / "bench" / "review" / name
+    return settings.workspace / "bench" / "review" / setup_name(settings.model_for("review"), config)
 
 
 class _Budget:
@@ -191,6 +203,7 @@ def _result(paper: BenchPaper, review: Review, cached: bool) -> BenchResult:
         model_decision=review.model_decision,
         cost_usd=review.cost_usd,
         elapsed_s=review.elapsed_s,
+        repairs=review.repairs,
         truncated=review.paper.truncated,
         cached=cached,
     )
@@ -203,8 +216,10 @@ def run_bench(
     limit: int | None = None,
     concurrency: int = 1,
     on_result: Callable[[BenchResult], None] | None = None,
+    held_out_share: float = 0.5,
 ) -> BenchReport:
-    """Review the first `limit` papers (cached ones cost nothing) and score the decisions."""
+    """Review the first `limit` papers (cached ones cost nothing), score the decisions at the fixed
+    threshold (config.threshold, else 6), and calibrate the threshold of this model and set-up."""
     papers, missing = load_dataset(data)
     papers = papers[:limit] if limit else papers
     budget = _Budget(settings.budget_usd)
@@ -219,9 +234,26 @@ def run_bench(
     caller = contextvars.copy_context()  # inside a flow run, the workers' logs go to that run
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         results = list(pool.map(lambda paper: caller.copy().run(one, paper), papers))
-    return report(
-        results, settings.model_for("review"), config.threshold, missing, time.monotonic() - started
-    )
+    model = settings.model_for("review")
+    fixed = DEFAULT_THRESHOLD if config.threshold is None else config.threshold
+    scored = report(results, model, fixed, missing, time.monotonic() - started)
+    done = [r for r in results if r.overall is not None]
+    try:
+        calibration = calibrate(
+            [r.paper_id for r in done],
+            [r.accepted for r in done],
+            [r.overall for r in done],
+            model=model,
+            config=config,
+            data=str(data),
+            held_out_share=held_out_share,
+            fixed=fixed,
+        )
+    except ValueError as exc:
+        return scored.model_copy(update={"calibration_note": str(exc)})
+    path = calibration_path(settings, config)
+    write_atomic(path, calibration.model_dump_json(indent=2))
+    return scored.model_copy(update={"calibration": calibration, "calibration_file": str(path)})
 
 
 def report(
@@ -241,5 +273,6 @@ def report(
         metrics=bootstrap(truth, predicted, overall),
         cost_per_review_usd=sum(r.cost_usd for r in scored) / len(scored) if scored else 0.0,
         seconds_per_review=sum(r.elapsed_s for r in scored) / len(scored) if scored else 0.0,
+        repairs=sum(r.repairs for r in scored),
         wall_s=wall_s,
     )

@@ -13,7 +13,8 @@ from aisci.errors import LLMResponseError
 from aisci.files import write_atomic
 from aisci.llm import Gateway
 from aisci.llm.transcript import TRANSCRIPT, Transcript
-from aisci.review.form import MemberReview, PaperInfo, Rejected, Review, ReviewForm
+from aisci.review.calibration import decision_threshold
+from aisci.review.form import MemberReview, MetaReview, PaperInfo, Review
 from aisci.review.paper import read_paper
 from aisci.review.reviewer import ReviewConfig, Reviewer, combine, rejection
 from aisci.settings import Settings
@@ -47,8 +48,8 @@ class ReviewSteps:
                 outcomes.append(exc)
         return outcomes
 
-    def meta_review(self, members: list[MemberReview]) -> tuple[ReviewForm | None, list[Rejected]]:
-        """The area chair's form; None when there is one member or its reply is invalid."""
+    def meta_review(self, members: list[MemberReview]) -> MetaReview:
+        """The area chair's form; none when there is one member or its reply is invalid."""
         return self.reviewer.meta_review(members)
 
 
@@ -56,7 +57,9 @@ def review_paper(paper: Path, steps: ReviewSteps) -> Review:
     """The whole review of `paper`, written to `<run_dir>/review.json`.
 
     Its cost is what the run's transcript gained meanwhile: rejected replies included, members an earlier
-    flow run left in Prefect's cache not."""
+    flow run left in Prefect's cache not. It decides with the threshold decision_threshold finds (given,
+    calibrated for this model and set-up, or 6), and says which."""
+    threshold = decision_threshold(steps.settings, steps.config)
     transcript = Transcript(steps.run_dir / TRANSCRIPT, [])
     started, spent = time.monotonic(), transcript.spent_usd()
     messages, info = steps.read(paper)
@@ -66,15 +69,8 @@ def review_paper(paper: Path, steps: ReviewSteps) -> Review:
             members.append(outcome)
         else:
             rejected.append(rejection(f"review {index}", outcome))
-    meta, meta_rejected = steps.meta_review(members) if members else (None, [])
-    review = combine(
-        info,
-        members,
-        meta,
-        rejected + meta_rejected,
-        steps.config.threshold,
-        steps.settings.model_for("review"),
-    )
+    meta = steps.meta_review(members) if members else MetaReview()
+    review = combine(info, members, meta, rejected, threshold, steps.settings.model_for("review"))
     review = review.model_copy(
         update={"cost_usd": transcript.spent_usd() - spent, "elapsed_s": time.monotonic() - started}
     )

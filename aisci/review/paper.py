@@ -4,7 +4,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from aisci.errors import ConfigError
 from aisci.review.form import PaperInfo
@@ -30,17 +30,31 @@ T1_CODES = {
     0x1F: "ffl",
 }
 LIGATURES = {code: unicodedata.normalize("NFKC", chr(code)) for code in range(0xFB00, 0xFB07)}
-CONTROLS = {code: None for code in [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x10), *range(0x7F, 0xA0)]}
-CLEAN = str.maketrans({**CONTROLS, 0x0D: "\n", **T1_CODES, **LIGATURES})
+CONTROLS = {code: None for code in [*range(0x09), *range(0x0E, 0x10), *range(0x7F, 0xA0)]}
+LINE_BREAKS = dict.fromkeys([0x0B, 0x0C, 0x0D, 0x2028, 0x2029], "\n")  # form feed: pdftotext's page break
+# Soft hyphen, zero-width and direction marks, byte-order mark, and the replacement of undecodable bytes.
+INVISIBLE = dict.fromkeys(
+    [0xAD, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070), 0xFEFF, 0xFFFD]
+)
+SPACES = dict.fromkeys([0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000], " ")
+CLEAN = str.maketrans({**CONTROLS, **LINE_BREAKS, **INVISIBLE, **SPACES, **T1_CODES, **LIGATURES})
 LINE_END_HYPHEN = re.compile(r"(\w+)-\n(\w+)")
+COLUMN_GAP = re.compile(r"(?<=\S)(?: {2,}|[ \t]*\t[ \t]*)(?=\S)")
+LINE_EDGES = re.compile(r"^[ \t]+|[ \t]+$", re.MULTILINE)
+BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def clean_text(text: str) -> str:
-    """Letters for ligature and font codes, no control characters, words hyphenated at a line end rejoined.
+    """Text as the model should read it: letters for ligature and font codes; no control, invisible or
+    odd space characters; no space at line ends, at most one blank line in a row; words hyphenated at a
+    line end rejoined.
 
-    A hyphen before a lowercase letter is TeX's, unless the text spells the same compound with a hyphen
-    elsewhere. Other line breaks stay, so the text keeps its lines and reading order."""
+    Lines stay, so the text keeps its reading order and a table its rows; a tab or a run of spaces between
+    words (a column gap) becomes two spaces. A hyphen before a lowercase letter is TeX's, unless the text
+    spells the same compound with a hyphen elsewhere."""
     text = text.replace("\r\n", "\n").translate(CLEAN)
+    text = LINE_EDGES.sub("", COLUMN_GAP.sub("  ", text))
+    text = BLANK_LINES.sub("\n\n", text).strip()
 
     def rejoin(match: re.Match[str]) -> str:
         left, right = match.groups()
@@ -55,6 +69,12 @@ class Paper(BaseModel):
 
     source: str
     pages: list[str]
+
+    @field_validator("pages")
+    @classmethod
+    def _clean(cls, pages: list[str]) -> list[str]:
+        """Every page is cleaned, whoever built the paper: no other text reaches the model."""
+        return [clean_text(page) for page in pages]
 
     @property
     def chars(self) -> int:
@@ -96,7 +116,8 @@ class Paper(BaseModel):
 
 
 def read_paper(path: Path) -> Paper:
-    """A PDF's pages (pypdf), or a .txt/.md/.tex file as one page, cleaned for the model to read."""
+    """A PDF's pages (pypdf's plain mode, which keeps a table's rows as lines), or a .txt/.md/.tex file as
+    one page, cleaned for the model to read."""
     if not path.is_file():
         raise ConfigError(f"no paper at {path}", hint="give the path of a PDF or a text file")
     if path.suffix.lower() == ".pdf":
@@ -109,9 +130,9 @@ def read_paper(path: Path) -> Paper:
             raise ConfigError(f"cannot read {path} as a PDF: {exc}") from None
     else:
         pages = [path.read_text(encoding="utf-8", errors="replace")]
-    pages = [clean_text(page).strip() for page in pages]
-    if not any(pages):
+    paper = Paper(source=str(path), pages=pages)
+    if not any(paper.pages):
         raise ConfigError(
             f"{path} holds no extractable text", hint="a scanned PDF needs OCR first; or pass a .txt"
         )
-    return Paper(source=str(path), pages=pages)
+    return paper

@@ -12,17 +12,19 @@ from pydantic import BaseModel, Field
 from aisci.errors import ConfigError, LLMResponseError
 from aisci.llm import Gateway
 from aisci.llm import local as local_model
-from aisci.llm.gateway import LOCAL_MAX_TOKENS, _litellm
+from aisci.llm.gateway import LOCAL_MAX_ITEMS, LOCAL_MAX_STRING, LOCAL_MAX_TOKENS, _litellm
 from aisci.llm.structured import schema_of
 from aisci.review import prompts
 from aisci.review.form import (
     SCORES,
     MemberReview,
+    MetaReview,
     PaperInfo,
     Reflection,
     Rejected,
     Review,
     ReviewForm,
+    Threshold,
 )
 from aisci.review.paper import Paper, read_paper
 
@@ -42,8 +44,12 @@ class Example(BaseModel):
 class ReviewConfig(BaseModel):
     ensemble: int = Field(5, ge=1, le=20, description="independent reviews averaged (E)")
     reflections: int = Field(5, ge=0, le=10, description="reflection rounds per review (R)")
-    threshold: float = Field(
-        6.0, ge=1, le=10, description="mean Overall at or above which the paper is accepted"
+    threshold: float | None = Field(
+        None,
+        ge=1,
+        le=10,
+        description="mean Overall at or above which the paper is accepted; unset: the calibrated threshold "
+        "of this model and set-up (aisci bench review), else 6",
     )
     temperature: float = Field(0.75, ge=0, le=2, description="sampling temperature; > 0 so reviews differ")
     context_tokens: int | None = Field(None, gt=0, description="the model's context; default: litellm's map")
@@ -75,6 +81,11 @@ class Reviewer:
         self.gateway = gateway
         self.config = config or ReviewConfig()
         self.local = gateway.target("review").local
+        # The schemas the gateway checks replies against (it caps strings and lists for the local model).
+        bounds = (LOCAL_MAX_STRING, LOCAL_MAX_ITEMS) if self.local else (None, None)
+        self.reflection_schema = schema_of(Reflection, *bounds)
+        self.guide = prompts.form_guide(schema_of(ReviewForm, *bounds))
+        self.repairs = 0
 
     def context_tokens(self) -> int:
         if self.config.context_tokens:
@@ -93,7 +104,9 @@ class Reviewer:
         Room is kept for two replies: a reflection round sends the previous review back with the paper."""
         reply_tokens = LOCAL_MAX_TOKENS if self.local else REPLY_TOKENS
         budget = int((self.context_tokens() - 2 * reply_tokens) * CHARS_PER_TOKEN)
-        overhead = len(json.dumps(prompts.review_messages("", []))) + len(json.dumps(schema_of(Reflection)))
+        overhead = len(json.dumps(prompts.review_messages("", [], self.guide))) + len(
+            json.dumps(self.reflection_schema)
+        )
         room = budget - overhead
         examples = []
         for example in self.config.examples:
@@ -107,19 +120,24 @@ class Reviewer:
                 hint="use fewer few-shot examples, or a model with a longer context",
             )
         text, info = paper.fit(room)
-        return prompts.review_messages(text, examples), info
+        return prompts.review_messages(text, examples, self.guide), info
 
     def member(self, messages: list[dict[str, str]], index: int) -> MemberReview:
         """One independent review and its reflection rounds. A reflection reply that stays invalid ends the
         rounds and keeps the last valid form; an invalid first review raises LLMResponseError."""
-        started = self.gateway.spent_usd
+        started, repairs = self.gateway.spent_usd, self.repairs
         form = self._ask(messages, ReviewForm)
         rounds, done, rejected = 0, False, []
         for round_ in range(1, self.config.reflections + 1):
             turn = [
                 *messages,
                 {"role": "assistant", "content": form.model_dump_json()},
-                {"role": "user", "content": prompts.reflection_message(round_, self.config.reflections)},
+                {
+                    "role": "user",
+                    "content": prompts.reflection_message(
+                        round_, self.config.reflections, self.reflection_schema
+                    ),
+                },
             ]
             try:
                 reflection = self._ask(turn, Reflection)
@@ -136,22 +154,32 @@ class Reviewer:
             reflections=rounds,
             stopped_early=done,
             rejected=rejected,
+            repairs=self.repairs - repairs,
             cost_usd=self.gateway.spent_usd - started,
         )
 
-    def meta_review(self, members: list[MemberReview]) -> tuple[ReviewForm | None, list[Rejected]]:
-        """The area chair's form over two or more reviews; None, with the rejected reply, when invalid."""
+    def meta_review(self, members: list[MemberReview]) -> MetaReview:
+        """The area chair's form over two or more reviews; no form, with the rejected reply, when invalid."""
         if len(members) < 2:
-            return None, []
+            return MetaReview()
+        repairs = self.repairs
+        messages = prompts.meta_review_messages([m.form for m in members], self.guide)
         try:
-            return self._ask(prompts.meta_review_messages([m.form for m in members]), ReviewForm), []
+            return MetaReview(form=self._ask(messages, ReviewForm), repairs=self.repairs - repairs)
         except LLMResponseError as exc:
-            return None, [rejection("meta-review", exc)]
+            return MetaReview(rejected=[rejection("meta-review", exc)], repairs=self.repairs - repairs)
 
     def _ask(self, messages: list[dict[str, str]], schema: type[BaseModel]):
-        return self.gateway.complete_json(
-            "review", messages, schema, temperature=self.config.temperature, max_tokens=REPLY_TOKENS
-        )
+        """The gateway's validated reply; every call past the first was a repair round."""
+        usage = self.gateway.usage.get("review")
+        before = usage.calls if usage else 0
+        try:
+            return self.gateway.complete_json(
+                "review", messages, schema, temperature=self.config.temperature, max_tokens=REPLY_TOKENS
+            )
+        finally:
+            usage = self.gateway.usage.get("review")
+            self.repairs += max(0, (usage.calls if usage else 0) - before - 1)
 
 
 def rejection(step: str, exc: LLMResponseError) -> Rejected:
@@ -161,16 +189,16 @@ def rejection(step: str, exc: LLMResponseError) -> Rejected:
 def combine(
     info: PaperInfo,
     members: list[MemberReview],
-    meta: ReviewForm | None,
+    meta: MetaReview,
     rejected: list[Rejected],
-    threshold: float,
+    threshold: Threshold,
     model: str,
 ) -> Review:
     """Ensemble means, the threshold decision, and the text of the meta-review.
 
     Without a meta-review (one member, or the area chair's reply was rejected), the text comes from the
     member whose Overall is closest to the mean."""
-    rejected = [*rejected, *(r for m in members for r in m.rejected)]
+    rejected = [*rejected, *meta.rejected, *(r for m in members for r in m.rejected)]
     if not members:
         raw = "\n---\n".join(r.raw for r in rejected)
         raise LLMResponseError(
@@ -180,16 +208,18 @@ def combine(
         )
     scores = {name: statistics.fmean(getattr(m.form, name) for m in members) for name in SCORES}
     overall = scores["overall"]
-    form = meta or min(members, key=lambda m: abs(m.form.overall - overall)).form
+    form = meta.form or min(members, key=lambda m: abs(m.form.overall - overall)).form
     return Review(
         paper=info,
         model=model,
         form=form,
         scores=scores,
         overall=overall,
-        threshold=threshold,
-        decision="Accept" if overall >= threshold else "Reject",
+        threshold=threshold.value,
+        threshold_source=threshold.source,
+        decision="Accept" if overall >= threshold.value else "Reject",
         model_decision=form.decision,
         members=members,
         rejected=rejected,
+        repairs=meta.repairs + sum(m.repairs for m in members),
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aisci.errors import SandboxError
+from aisci.processes import alive
 from aisci.sandbox.images import docker_client
 from aisci.sandbox.result import SandboxResult, Tail
 
@@ -96,16 +97,6 @@ def container_config(
     return config
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reap_leftovers(client) -> list[str]:
     """Remove sandbox containers past their deadline, or whose owner process on this host has died."""
     import docker
@@ -116,9 +107,7 @@ def reap_leftovers(client) -> list[str]:
         labels = container.labels
         try:
             expired = float(labels.get(f"{LABEL}.deadline", "0")) < time.time()
-            orphaned = labels.get(f"{LABEL}.host") == host and not _alive(
-                int(labels.get(f"{LABEL}.pid", "0"))
-            )
+            orphaned = labels.get(f"{LABEL}.host") == host and not alive(int(labels.get(f"{LABEL}.pid", "0")))
         except ValueError:
             expired, orphaned = True, False
         if expired or orphaned:

@@ -41,6 +41,7 @@ _STOP = {
     "is",
 }
 _CITE = re.compile(r"\\cite[tp]?\*?(?:\[[^\]]*\])*\{([^}]*)\}")
+_SPACED_CITE = re.compile(r"([ \t~]*)(" + _CITE.pattern + ")")
 _BIB_KEY = re.compile(r"@\w+\s*\{\s*([^,\s]+)\s*,")
 _SPECIAL = {
     "&": r"\&",
@@ -141,18 +142,20 @@ def cited_keys(latex: str) -> list[str]:
 
 
 def drop_unresolved(latex: str, keys: set[str]) -> tuple[str, list[str]]:
-    """Remove cite keys that resolve to no entry (a whole \\cite when none is left); returns what went."""
+    """Remove cite keys that resolve to no entry (a whole \\cite, with the space before it, when none is
+    left, so no "model ." remains); returns what went."""
     dropped: list[str] = []
 
     def keep(match: re.Match) -> str:
-        inside = [k.strip() for k in match.group(1).split(",") if k.strip()]
-        good = [k for k in inside if k in keys]
-        dropped.extend(k for k in inside if k not in keys)
+        space, cite, inside = match.group(1), match.group(2), match.group(3)
+        listed = [k.strip() for k in inside.split(",") if k.strip()]
+        good = [k for k in listed if k in keys]
+        dropped.extend(k for k in listed if k not in keys)
         if not good:
             return ""
-        return match.group(0).replace(match.group(1), ",".join(good))
+        return space + cite.replace(inside, ",".join(good))
 
-    return _CITE.sub(keep, latex), dropped
+    return _SPACED_CITE.sub(keep, latex), dropped
 
 
 def novelty_papers(idea_dir: Path) -> list[Paper]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from aisci.errors import ConfigError
 from aisci.experiment.config import run_config
 from aisci.experiment.notes import Notes, read_notes
+from aisci.reproduce import reproduction_sentence
 from aisci.templates import SPEC_FILE, load_spec
 from aisci.writeup.build import END_OF_TEXT_LABEL
 from aisci.writeup.citations import Bibliography, drop_unresolved
@@ -93,6 +94,7 @@ class PaperContext(BaseModel):
     bibliography_style: str
     page_limit: int | None
     feedback: str = ""  # a review to answer, when the paper is being revised
+    reproduction: str = ""  # what re-running the experiments found (reproduce.json), for the appendix
 
     @property
     def latex_dir(self) -> Path:
@@ -196,6 +198,7 @@ def load_context(
         template_bibtex=bib.read_text() if bib and bib.is_file() else "",
         bibliography_style=style.group(1) if style else "plainnat",
         page_limit=page_limit if page_limit is not None else spec.page_limit,
+        reproduction=reproduction_sentence(idea_dir),
     )
 
 
@@ -370,10 +373,12 @@ def assemble(
         )
     )
     appendix = appendix_tables(context.results, layout.tables)
-    if appendix or later_figures:
+    if appendix or later_figures or context.reproduction:
         parts.append(
             ("frame", "\\clearpage\n\\appendix\n\\section{Additional Results}\n\\label{sec:appendix}")
         )
+        if context.reproduction:
+            parts.append(("frame", f"\\paragraph{{Reproduction.}} {_escape(context.reproduction)}"))
         for figure in later_figures:
             parts.append((f"figure:{figure.label}", figure_latex(figure)))
         for label, table in appendix:

@@ -9,7 +9,7 @@ Per task and seed the run records the final training and validation loss and acc
 never reaches it, the task's group leaves the metric out of "means" and lists it under "unreached". The
 configuration it used goes to config.json, with the size of each task's splits.
 
-Usage: python experiment.py --out_dir=run_0
+Usage: python experiment.py --out_dir=run_0 [--params=params.json]
 Set AISCI_SMOKE=1 for a CPU check that finishes in seconds; its results are marked `"smoke": true`.
 """
 
@@ -19,7 +19,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -201,11 +201,15 @@ def train_one(task: str, seed: int, cfg: Config, device: str) -> tuple[dict, dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out_dir", type=str, default="run_0")
-    out_dir = Path(parser.parse_args().out_dir)
+    parser.add_argument("--params", type=str, help="JSON file of the settings to change (see template.json)")
+    args = parser.parse_args()
+    out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     smoke = os.environ.get("AISCI_SMOKE", "") not in ("", "0")
     cfg = SMOKE if smoke else Config()
+    if args.params:
+        cfg = replace(cfg, **json.loads(Path(args.params).read_text()))
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if smoke:
         torch.set_num_threads(1)  # tiny ops: thread hand-offs cost more than they save, worst on a shared CPU

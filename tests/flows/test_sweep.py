@@ -42,7 +42,9 @@ def test_one_failing_idea_never_stops_the_others(prefect_harness, scripted, isol
         top_k=2,
         parallel=2,
         novelty=NoveltyOptions(rounds=2, s2=unreachable),
-        idea=IdeaOptions(max_runs=2, max_attempts=1, review=ReviewConfig(ensemble=1, reflections=0)),
+        idea=IdeaOptions(
+            max_runs=2, max_attempts=1, review=ReviewConfig(ensemble=1, reflections=0), reproduce=True
+        ),
     )
     summary = sweep_flow("toy", options, sweep_id="sweep-2")
     outcomes = {o.idea: o for o in summary.outcomes}
@@ -51,4 +53,9 @@ def test_one_failing_idea_never_stops_the_others(prefect_harness, scripted, isol
     assert outcomes["wide_mlp"].status == "failed" and "no run succeeded" in outcomes["wide_mlp"].detail
     ideas = json.loads((isolated / "ws" / "sweep-2" / "ideas.json").read_text())["ideas"]
     assert {i["novelty"]["verdict"] for i in ideas} == {"unknown"}  # S2 unreachable: run, marked
-    assert "ema_weights" in str(Artifact.get("sweep-summary").data)
+    table = str(Artifact.get("sweep-summary").data)
+    assert "ema_weights" in table and "reproduction rate 100%" in table
+    # the toy runs are deterministic: the reproduce stage re-ran both and every number agreed
+    assert outcomes["ema_weights"].result.reproduction_rate == 1.0 and summary.reproduction_rate == 1.0
+    tex = (isolated / "ws" / "sweep-2" / "ema_weights" / "latex" / "paper.tex").read_text()
+    assert "\\paragraph{Reproduction.}" in tex
