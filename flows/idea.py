@@ -88,7 +88,9 @@ def idea_flow(idea_dir: str, options: IdeaOptions = DEFAULTS) -> IdeaResult:
         raise
     record_outcome(workspace, idea, experiment="ok")
     reproduction = reproduce_stage(str(folder), options.gpus, experiments) if options.reproduce else None
-    report = writeup_stage(str(folder), template_dir, options.writeup, novelty.unreachable, experiments)
+    report = writeup_stage(
+        str(folder), template_dir, options.writeup, novelty.unreachable, experiments, reproduction
+    )
     review = review_stage(str(folder), options.review, report)
     if options.improve:
         improvement = improve_stage(

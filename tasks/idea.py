@@ -63,8 +63,14 @@ def reproduce_stage(
 
 @task(name="writeup", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
 def writeup_stage(
-    idea_dir: str, template_dir: str, options: WriteupOptions, offline: bool, experiments: ExperimentSummary
+    idea_dir: str,
+    template_dir: str,
+    options: WriteupOptions,
+    offline: bool,
+    experiments: ExperimentSummary,
+    reproduction: ReproductionReport | None = None,
 ) -> WriteupReport:
+    """The paper; `reproduction` is an input, so a new reproduction rewrites the appendix stating it."""
     from flows.writeup import write_up
 
     return write_up(Path(idea_dir), Path(template_dir), options, offline)
