@@ -52,3 +52,21 @@ def step(decision: str, query: str = "", closest: list[int] | None = None, justi
             "justification": justification,
         }
     )
+
+
+def sweep_rules() -> list[dict]:
+    """Every model reply a one-idea sweep on the toy template needs, from preflight to review."""
+    from toy_template import EXPERIMENT_RULES, REVIEW
+    from writeup_fixture import script as writeup_script
+
+    return [
+        {"contains": "Reply with: OK", "reply": "OK"},
+        {
+            "contains": "Propose idea 1 of 1",
+            "reply": draft("ema_weights", "EMA of weights", "EMA helps.", 8, 8, 8),
+        },
+        {"contains": "The idea: ", "reply": step("search", query="prior work")},
+        *EXPERIMENT_RULES,
+        {"role": "review", "reply": REVIEW},
+        *writeup_script(),
+    ]

@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from idea_fixtures import SEEDS, draft
-from idea_fixtures import step as novelty_step
+from idea_fixtures import SEEDS, sweep_rules
 from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template, save_toy_idea
 from waiting import wait_for
 from writeup_fixture import script as writeup_script
@@ -172,17 +171,7 @@ def test_a_sweep_whose_worker_was_killed_resumes_without_redoing_its_ideas(
     (template / "seed_ideas.json").write_text(json.dumps(SEEDS))
     (template / "experiment.py").write_text(WAIT_BASELINE + (template / "experiment.py").read_text())
     (template / "slow.txt").write_text("wait in the baseline")  # copied into the idea folder
-    scripted.add(
-        {"contains": "Reply with: OK", "reply": "OK"},
-        {
-            "contains": "Propose idea 1 of 1",
-            "reply": draft("ema_weights", "EMA of weights", "EMA helps.", 8, 8, 8),
-        },
-        {"contains": "The idea: ", "reply": novelty_step("search", query="prior work")},
-        *EXPERIMENT_RULES,
-        {"role": "review", "reply": REVIEW},
-        *writeup_script(),
-    )
+    scripted.add(*sweep_rules())
     options = {
         "num_ideas": 1,
         "reflections": 0,

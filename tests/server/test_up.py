@@ -12,8 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from idea_fixtures import SEEDS, draft
-from idea_fixtures import step as novelty_step
+from idea_fixtures import SEEDS, sweep_rules
 from loopback import free_port
 from toy_template import EXPERIMENT_RULES, REVIEW, make_toy_template, save_toy_idea
 from waiting import wait_for
@@ -82,9 +81,9 @@ def wait_final(client, flow_run_id, timeout: float = 600):
 def test_aisci_up_runs_a_sweep_shows_it_in_a_browser_retries_from_the_ui_and_stops_on_sigterm(
     aisci_up, scripted, isolated, monkeypatch
 ):
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (scripts/setup.sh installs it)")
+    import playwright.sync_api as playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: scripts/setup.sh installs it"
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
     from prefect.deployments import run_deployment
@@ -94,17 +93,7 @@ def test_aisci_up_runs_a_sweep_shows_it_in_a_browser_retries_from_the_ui_and_sto
     shots.mkdir(parents=True, exist_ok=True)
     template = make_toy_template(isolated / "templates" / "toy")
     (template / "seed_ideas.json").write_text(json.dumps(SEEDS))
-    scripted.add(
-        {"contains": "Reply with: OK", "reply": "OK"},
-        {
-            "contains": "Propose idea 1 of 1",
-            "reply": draft("ema_weights", "EMA of weights", "EMA helps.", 8, 8, 8),
-        },
-        {"contains": "The idea: ", "reply": novelty_step("search", query="prior work")},
-        *EXPERIMENT_RULES,
-        {"role": "review", "reply": REVIEW},
-        *writeup_script(),
-    )
+    scripted.add(*sweep_rules())
     options = {
         "num_ideas": 1,
         "reflections": 0,
