@@ -4,8 +4,8 @@ import json
 import shutil
 from pathlib import Path
 
-from aisci.baseline import find_baseline
 from aisci.errors import ConfigError
+from aisci.template_baseline import find_baseline
 from aisci.templates import resolve
 
 # Template content that is output, not code: never copied into an idea. Everything else is, template.json

@@ -15,11 +15,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from aisci.baseline import Hardware, hardware
 from aisci.experiment import folder
 from aisci.experiment.config import Value, is_smoke, run_config
 from aisci.files import write_atomic
 from aisci.settings import Settings
+from aisci.template_baseline import Hardware, hardware
 
 MANIFEST = "manifest.json"
 PROBE_TIMEOUT_S = 300.0

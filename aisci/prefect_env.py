@@ -1,7 +1,9 @@
 """Prefect settings aisci applies itself, so every flow runs on the embedded ephemeral API with no set-up.
 
-Prefect reads its settings from the environment when it is imported: `apply()` must run first, which
-`tasks/__init__.py` and `flows/__init__.py` do. Values the user already exported win.
+Prefect reads its settings from the environment once, when it is first imported, so `apply()` runs at the
+entry points before anything imports Prefect: each CLI command that starts Prefect
+(`aisci.cli.options.run_flow`, `aisci deploy`, `aisci up`, and `aisci worker`, whose flow runs inherit its
+environment) and the test suite's conftest. Values the user already exported win.
 """
 
 import os

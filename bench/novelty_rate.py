@@ -75,7 +75,7 @@ def main() -> None:
             prefect_env.apply(Settings(workspace=Path(tempfile.mkdtemp())))
             from prefect.testing.utilities import prefect_test_harness
 
-            from tasks.ideas import PrefectRateLimiter
+            from tasks.ideation import PrefectRateLimiter
 
             with prefect_test_harness(server_startup_timeout=120):
                 limiter: RateLimiter = PrefectRateLimiter("bench-semantic-scholar", args.interval)

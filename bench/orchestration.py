@@ -78,7 +78,8 @@ def main() -> None:
         from aisci.review import ReviewConfig
 
         prefect_env.apply()
-        from flows.idea import IdeaOptions, idea_flow
+        from aisci.pipeline import IdeaOptions
+        from flows.idea import idea_flow
         from flows.preflight import preflight_flow
 
         template = make_toy_template(root / "toy")

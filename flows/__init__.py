@@ -1,5 +1,1 @@
 """Prefect flows: the DAGs and deployment entrypoints."""
-
-from aisci import prefect_env
-
-prefect_env.apply()

@@ -8,27 +8,19 @@ from pathlib import Path
 
 from prefect import flow
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
-from pydantic import BaseModel
 
 from aisci import storage
 from aisci.errors import ExperimentFailed
 from aisci.experiment import Limits, completed_runs, next_run
-from aisci.experiment.folder import failed_attempts
+from aisci.experiment.folder import SUMMARY_FILE, ExperimentSummary, failed_attempts
 from aisci.files import write_json
 from aisci.manifest import write_manifest
 from aisci.settings import get_settings
 from aisci.storage import idea_path
 from flows.display import run_name
-from flows.gpu import SUMMARY, gpu_slot
-from tasks.experiment import AttemptFailed, attempt_run, make_plots, run_baseline
+from tasks.experiment import AttemptFailed, attempt_run, idea_baseline, make_plots
+from tasks.gpu import gpu_slot
 from tasks.preflight import preflight_checks
-
-
-class ExperimentSummary(BaseModel):
-    idea_dir: str
-    runs: list[int]
-    figures: list[str]
-    ended_by: str
 
 
 @flow(name="experiment", flow_run_name=partial(run_name, "experiment"), log_prints=True)
@@ -46,9 +38,9 @@ def experiments(idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int]
     folder = idea_path(settings, idea_dir)
     if settings.storage_url:
         print(f"{folder.name}: {storage.pull(settings, folder)} files from {settings.storage_url}")
-    summary_file = folder / SUMMARY
+    summary_file = folder / SUMMARY_FILE
     if summary_file.is_file():
-        print(f"{folder.name}: experiments already complete ({SUMMARY})")
+        print(f"{folder.name}: experiments already complete ({SUMMARY_FILE})")
         return ExperimentSummary.model_validate_json(summary_file.read_text())
     try:
         with gpu_slot(gpus, settings.gpus) as held:
@@ -66,7 +58,7 @@ def experiments(idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int]
 
 def _experiments(folder: Path, limits: Limits) -> ExperimentSummary:
     max_runs, max_attempts = limits.max_runs, limits.max_attempts
-    run_baseline(str(folder), limits)
+    idea_baseline(str(folder), limits)
     rows: list[dict] = []
     ended_by = f"the run limit ({max_runs})"
     progress = create_progress_artifact(0.0, description=f"Runs of {folder.name} done, of {max_runs}")

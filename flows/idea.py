@@ -7,22 +7,20 @@ again, or pressing Retry on a failed run in the UI, redoes only the failed stage
 import json
 from functools import partial
 from pathlib import Path
-from typing import Literal
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from pydantic import BaseModel, Field
 
 from aisci.errors import ExperimentFailed
-from aisci.ideas import Archive, Idea
-from aisci.ideas.archive import record_outcome
+from aisci.experiment.folder import ExperimentSummary
+from aisci.ideation import Archive, Idea
+from aisci.ideation.archive import record_outcome
 from aisci.llm.transcript import Transcript
-from aisci.review import Review, ReviewConfig
+from aisci.pipeline import IdeaOptions, IdeaResult
+from aisci.review import Review
 from aisci.settings import get_settings
-from aisci.writeup import WriteupOptions
 from flows.display import file_link, image, run_name
-from flows.experiment import ExperimentSummary
-from tasks.idea import (
+from flows.stages import (
     experiments_stage,
     improve_stage,
     novelty_stage,
@@ -31,42 +29,9 @@ from tasks.idea import (
     review_stage,
     writeup_stage,
 )
-from tasks.ideas import NoveltyOptions
 from tasks.preflight import preflight_checks
 
-
-class IdeaOptions(BaseModel):
-    """Everything one idea's run can be tuned with; the Prefect UI shows it as a form."""
-
-    max_runs: int = Field(5, ge=1, description="experiment runs after the baseline")
-    max_attempts: int = Field(4, ge=1, description="tries per run")
-    gpus: list[int] | None = Field(None, description="GPU ids; default: a free GPU of the host that runs it")
-    run_unknown: bool = Field(True, description="run ideas whose novelty could not be checked")
-    novelty: NoveltyOptions = NoveltyOptions()
-    writeup: WriteupOptions = WriteupOptions()
-    review: ReviewConfig = ReviewConfig()
-    improve: bool = Field(
-        False, description="revise the paper once to answer its review, then review it again"
-    )
-    reproduce: bool = Field(False, description="re-run every completed run and report how many numbers agree")
-
-
 DEFAULTS = IdeaOptions()  # a model, not None, so the Run form opens with every field and its default
-
-
-class IdeaResult(BaseModel):
-    idea: str
-    idea_dir: str
-    status: Literal["done", "skipped"]
-    verdict: str
-    runs: list[int] = []
-    pdf: str | None = None
-    paper_problems: list[str] = []  # what a reader would find wrong in the paper (build_report.json)
-    paper_warnings: int = 0
-    overall: float | None = None
-    decision: str | None = None
-    cost_usd: float = 0.0
-    reproduction_rate: float | None = None  # fraction of non-timing metrics that agree on a re-run
 
 
 @flow(name="idea", flow_run_name=partial(run_name, "idea"), log_prints=True)

@@ -28,7 +28,7 @@ from prefect.workers.process import ProcessWorker
 from aisci.errors import ConfigError
 from aisci.settings import Settings
 from aisci.templates import available
-from flows.gpu import ensure_gpu_limits
+from tasks.gpu import ensure_gpu_limits
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PREFECT_FILE = PROJECT_DIR / "deployments" / "prefect.yaml"
@@ -220,13 +220,18 @@ def start_server(home: Path, port: int, env: dict[str, str] | None = None) -> su
     raise ConfigError("the Prefect server did not answer within 180 s", hint=f"see {home}/server.log")
 
 
+def worker_command(pool: str) -> list[str]:
+    """A process worker for `pool`; run it in PROJECT_DIR, where the deployments' entrypoints are."""
+    return [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process"]
+
+
 def start_worker(
     pool: str, api_url: str, log_dir: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen:
     env = dict(os.environ, PREFECT_API_URL=api_url, AISCI_PREFECT__API_URL=api_url, **(env or {}))
     log = (log_dir / f"worker-{pool}.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process"],
+        worker_command(pool),
         cwd=PROJECT_DIR,
         env=env,
         stdout=log,

@@ -2,7 +2,7 @@
 
 from prefect import flow
 
-from aisci.doctor import Check
+from aisci.preflight import Check
 from aisci.settings import get_settings
 from tasks.preflight import preflight_checks
 

@@ -14,50 +14,22 @@ from prefect.concurrency.sync import concurrency
 from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
-from pydantic import BaseModel, Field
 
 from aisci.errors import BudgetExceeded
-from aisci.ideas import ScoreWeights
-from aisci.ideas.sweep import Sweep
+from aisci.ideation.sweep import Sweep
 from aisci.llm.ledger import Ledger
 from aisci.llm.transcript import spent_under
+from aisci.pipeline import MAX_PARALLEL, IdeaOptions, IdeaOutcome, SweepOptions, SweepSummary
 from aisci.settings import get_settings
 from flows.display import cell, file_link, idea_label
-from flows.idea import IdeaOptions, IdeaResult, idea_flow
-from flows.ideas import ideas_flow, new_sweep_id
-from tasks.ideas import NoveltyOptions
+from flows.idea import idea_flow
+from flows.ideation import ideation_flow, new_sweep_id
 from tasks.preflight import preflight_checks
 
-MAX_PARALLEL = 16
 LEASE_S = 60  # a slot held by a dead sweep frees within a minute (the least Prefect allows), not five
 
 
-class SweepOptions(BaseModel):
-    num_ideas: int = Field(3, ge=1, le=50, description="ideas to generate")
-    reflections: int = Field(3, ge=0, le=10, description="reflection rounds per idea")
-    top_k: int = Field(2, ge=1, description="best-ranked runnable ideas that go on to experiments")
-    parallel: int = Field(2, ge=1, le=MAX_PARALLEL, description="ideas running at the same time")
-    weights: ScoreWeights = ScoreWeights()
-    novelty: NoveltyOptions = NoveltyOptions()
-    idea: IdeaOptions = IdeaOptions()
-
-
 DEFAULTS = SweepOptions()  # a model, not None, so the Run form opens with every field and its default
-
-
-class IdeaOutcome(BaseModel):
-    idea: str
-    status: str
-    detail: str = ""
-    result: IdeaResult | None = None
-
-
-class SweepSummary(BaseModel):
-    sweep_id: str
-    template: str
-    outcomes: list[IdeaOutcome]
-    cost_usd: float
-    reproduction_rate: float | None = None  # the mean of the reproduced ideas' rates
 
 
 def _task_name(parameters: dict) -> str:
@@ -101,7 +73,7 @@ def sweep_flow(template: str, options: SweepOptions = DEFAULTS, sweep_id: str | 
     preflight_checks(settings)
     context = FlowRunContext.get()
     sweep_id = sweep_id or new_sweep_id(template, at=context.flow_run.created if context else None)
-    sweep = ideas_flow(
+    sweep = ideation_flow(
         template,
         num_ideas=options.num_ideas,
         reflections=options.reflections,

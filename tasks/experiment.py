@@ -21,7 +21,7 @@ def _agent(idea_dir: str, limits: Limits) -> ExperimentAgent:
 
 # The idea folder is the state: resuming reads it, so these tasks are never served from a cache.
 @task(name="baseline", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
-def run_baseline(idea_dir: str, limits: Limits) -> dict:
+def idea_baseline(idea_dir: str, limits: Limits) -> dict:
     return _agent(idea_dir, limits).ensure_baseline()
 
 

@@ -3,7 +3,7 @@
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
-from aisci.doctor import Check, Stage, preflight
+from aisci.preflight import Check, Stage, preflight
 from aisci.settings import Settings
 
 

@@ -1,14 +1,20 @@
 """Shared fixtures: a clean environment per test, the scripted model server, settings pointing at it."""
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from scripted_server import ScriptedServer
 
+from aisci import prefect_env
 from aisci.settings import LLMOptions, RoleModels, Settings, get_settings
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Prefect reads its settings when first imported, which a test module may do: aisci's go first, as a CLI
+# command applies them before it starts a flow.
+prefect_env.apply(Settings(workspace=Path(tempfile.mkdtemp(prefix="aisci-prefect-"))))
 
 
 @pytest.fixture(autouse=True)
@@ -39,11 +45,8 @@ def scripted_settings(scripted: ScriptedServer, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory: pytest.TempPathFactory):
+def prefect_harness():
     """One ephemeral Prefect API for the whole session (it takes ~30 s to start on 2 cores)."""
-    from aisci import prefect_env
-
-    prefect_env.apply(Settings(workspace=tmp_path_factory.mktemp("prefect-workspace")))
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):

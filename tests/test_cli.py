@@ -15,7 +15,6 @@ HEAVY = (
     "pandas",
     "matplotlib",
     "pylatex",
-    "semanticscholar",
 )
 
 

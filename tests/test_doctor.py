@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from aisci.doctor import LATEX_TOOLS, check_models, check_workspace, preflight
 from aisci.errors import ConfigError
+from aisci.preflight import LATEX_TOOLS, check_models, check_workspace, preflight
 
 
 def test_tool_missing_from_path_fails_with_a_fix(isolated, scripted):

@@ -10,7 +10,7 @@ from idea_fixtures import draft, make_template
 from s2_server import S2Server, recorded
 
 from aisci.errors import TemplateError
-from aisci.ideas import (
+from aisci.ideation import (
     Archive,
     GenerationOptions,
     Outcome,
@@ -20,8 +20,8 @@ from aisci.ideas import (
     record_outcome,
     save_idea,
 )
-from aisci.ideas.models import slugify
-from aisci.ideas.similar import Known, find_duplicate, normalise_name, similarity
+from aisci.ideation.models import slugify
+from aisci.ideation.similar import Known, find_duplicate, normalise_name, similarity
 from aisci.literature import S2Client, S2Options, check_novelty
 from aisci.llm import Gateway
 from aisci.settings import Settings

@@ -11,7 +11,7 @@ import pytest
 from toy_template import REVIEW, edit, step
 from writeup_fixture import script
 
-from aisci.ideas import Idea, save_idea
+from aisci.ideation import Idea, save_idea
 from aisci.numbers import fmt_mean
 from aisci.review import ReviewConfig
 from aisci.settings import get_settings
@@ -60,7 +60,8 @@ def coding_rules() -> list[dict]:
 def test_a_smoke_run_of_2d_diffusion_ends_in_a_paper_a_reader_can_use(
     prefect_harness, scripted, isolated, aisci_env
 ):
-    from flows.idea import IdeaOptions, idea_flow
+    from aisci.pipeline import IdeaOptions
+    from flows.idea import idea_flow
 
     aisci_env(
         AISCI_WORKSPACE=isolated / "ws",

@@ -112,8 +112,8 @@ def test_a_run_without_its_code_snapshot_is_unreproducible_not_skipped(idea: Pat
 
 
 def test_the_reproduce_stage_is_a_cached_task(idea: Path) -> None:
-    from flows.experiment import ExperimentSummary
-    from tasks.idea import reproduce_stage
+    from aisci.experiment.folder import ExperimentSummary
+    from flows.stages import reproduce_stage
 
     summary = ExperimentSummary.model_validate_json((idea / "experiment.json").read_text())
 

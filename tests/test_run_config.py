@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from aisci.baseline import baseline_dir, run_baseline
 from aisci.experiment import snapshot
 from aisci.experiment.config import code_config, run_config
 from aisci.experiment.notes import measured_lines
+from aisci.template_baseline import baseline_dir, run_baseline
 from aisci.templates import check, load_spec
 
 pytestmark = pytest.mark.filterwarnings("ignore::aisci.sandbox.local.LocalBackendWarning")

@@ -5,7 +5,7 @@ import json
 from test_templates_check import OURS, V1_EXPERIMENT, write_v1_template
 
 from aisci.experiment.params import step_schema
-from aisci.ideas.template import load_template
+from aisci.ideation.template import load_template
 from aisci.templates import TemplateSpec, check, load_spec, resolve, settings_label
 
 LR = {"type": "float", "min": 1e-4, "max": 1.0, "default": 0.1, "description": "the step size"}
@@ -95,7 +95,7 @@ def test_settings_are_checked_against_their_ranges_and_the_schema_bounds_them():
 
 
 def test_the_ideation_prompt_shows_the_declared_parameters():
-    from aisci.ideas.prompts import generation_request
+    from aisci.ideation.prompts import generation_request
 
     template = load_template("2d_diffusion")
     assert '- beta_schedule: one of linear, quadratic, default "linear"' in template.parameters

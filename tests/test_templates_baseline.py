@@ -12,9 +12,9 @@ import pytest
 from test_templates_check import write_v1_template
 from typer.testing import CliRunner
 
-from aisci.baseline import RECORD, baseline_dir, baseline_status, ensure_baseline, run_baseline
 from aisci.cli import app
 from aisci.errors import TemplateError
+from aisci.template_baseline import RECORD, baseline_dir, baseline_status, ensure_baseline, run_baseline
 from aisci.templates import final_info_problems
 
 pytestmark = pytest.mark.filterwarnings("ignore::aisci.sandbox.local.LocalBackendWarning")

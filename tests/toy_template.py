@@ -84,7 +84,7 @@ def save_toy_idea(
     workspace: Path, template: str, sweep_id: str, name: str = "tune_lr", template_dir: str = ""
 ) -> Path:
     """An idea on the toy template, saved as a sweep would leave it, already judged novel."""
-    from aisci.ideas import Idea, save_idea
+    from aisci.ideation import Idea, save_idea
 
     idea = Idea(
         name=name,

@@ -26,6 +26,22 @@ def deploy(workspace: Workspace = None) -> None:
         print(line)
 
 
+def worker(
+    pool: Annotated[str, typer.Option("--pool", help="Work pool to take runs from, e.g. gpu.")],
+    workspace: Workspace = None,
+) -> None:
+    """A Prefect process worker for POOL whose flow runs get aisci's Prefect settings (result storage in the
+    workspace, heartbeats); the deployment entry on a GPU host. Ctrl-C stops it."""
+    from aisci import prefect_env
+
+    prefect_env.apply(settings_for(workspace))
+    from flows.infrastructure import PROJECT_DIR, worker_command
+
+    os.chdir(PROJECT_DIR)
+    command = worker_command(pool)
+    os.execv(command[0], command)
+
+
 class Stop(Exception):
     """SIGINT or SIGTERM reached `aisci up`."""
 
@@ -41,9 +57,11 @@ def up(
     files read-only (figures and papers in the UI); Ctrl-C or SIGTERM stops them all."""
     from rich.console import Console
 
+    from aisci import prefect_env
     from aisci.file_server import serve
 
     settings = settings_for(workspace)
+    prefect_env.apply(settings)
     from flows.infrastructure import pools, start_server, start_worker
 
     root = settings.workspace.expanduser().resolve()

@@ -23,7 +23,7 @@ def doctor(
     from rich.console import Console
     from rich.markup import escape
 
-    from aisci.doctor import run_checks
+    from aisci.preflight import run_checks
 
     checks = run_checks(settings_for(workspace), models=not skip_models)
     if json_output:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from aisci.cli.options import Workspace, gpu_ids, settings_for
+from aisci.cli.options import Workspace, gpu_ids, run_flow
 
 
 def experiment(
@@ -23,18 +23,13 @@ def experiment(
     from rich.console import Console
     from rich.table import Table
 
-    from aisci import prefect_env
     from aisci.errors import ConfigError
 
     if not (idea_dir / "experiment.py").is_file():
         raise ConfigError(f"{idea_dir} has no experiment.py", hint="pass an idea folder made from a template")
-    prefect_env.apply(settings_for(workspace))
-    from flows.experiment import run_experiments
-
-    state = run_experiments(str(idea_dir), max_runs, max_attempts, gpu_ids(gpus), return_state=True)
-    summary = state.result(raise_on_failure=False)
-    if isinstance(summary, BaseException):
-        raise summary
+    summary = run_flow(
+        "flows.experiment:run_experiments", workspace, str(idea_dir), max_runs, max_attempts, gpu_ids(gpus)
+    )
     table = Table("run", "code", "results", title=f"{idea_dir.name}: ended by {summary.ended_by}")
     for run in summary.runs:
         table.add_row(f"run_{run}", f"run_{run}.py", f"run_{run}/final_info.json")

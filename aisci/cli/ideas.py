@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from aisci.cli.options import Workspace, settings_for
+from aisci.cli.options import Workspace, run_flow, settings_for
 
 
 def ideas(
@@ -27,26 +27,18 @@ def ideas(
     """Generate ideas for a template, check each one's novelty on Semantic Scholar, print them ranked.
 
     Each idea lands in <workspace>/<sweep-id>/<idea>/ as idea.json and novelty.json."""
-    import os
-
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    from aisci import prefect_env
-    from aisci.ideas import load_template
-    from aisci.settings import get_settings
+    from aisci.ideation import load_template
+    from aisci.literature import NoveltyOptions
 
     settings = settings_for(workspace)
-    if workspace:  # the flow reads its settings itself, as it would on a worker
-        os.environ["AISCI_WORKSPACE"] = str(workspace)
-        get_settings.cache_clear()
     load_template(template)  # a wrong name fails here, before Prefect starts
-    prefect_env.apply(settings)
-    from flows.ideas import ideas_flow
-    from tasks.ideas import NoveltyOptions
-
-    sweep = ideas_flow(
+    sweep = run_flow(
+        "flows.ideation:ideation_flow",
+        workspace,
         template=template,
         num_ideas=num_ideas,
         reflections=reflections,

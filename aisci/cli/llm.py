@@ -26,12 +26,14 @@ def llm(
 
     from aisci.errors import ConfigError
     from aisci.llm import Gateway
+    from aisci.preflight import preflight
 
     settings = settings_for(workspace)
     if model:
         settings = settings.model_copy(
             update={"models": settings.models.model_copy(update={"ideation": model})}
         )
+    preflight(settings, "llm")
     gateway = Gateway(settings, run_dir=settings.workspace / "llm")
     messages = [{"role": "user", "content": prompt}]
     if json_schema:

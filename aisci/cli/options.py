@@ -1,7 +1,7 @@
-"""Options several commands share."""
+"""Options several commands share, and the one way a command runs a flow."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,3 +36,22 @@ def gpu_ids(text: str | None) -> list[int] | None:
         raise typer.BadParameter(
             f"{text!r} is not a list of device ids like 0,1", param_hint="--gpus"
         ) from None
+
+
+def run_flow(entry: str, workspace: Path | None, *args: Any, **kwargs: Any) -> Any:
+    """Run the flow `module:name` in this process and return its result.
+
+    Prefect reads its settings once, when it is imported, so aisci's are applied to the environment first
+    and the flow's module is imported only then. The flow's own error is raised as itself, so an aisci error
+    is printed as its one line by `aisci.cli.main`, never as Prefect's traceback."""
+    import importlib
+
+    from aisci import prefect_env
+
+    prefect_env.apply(settings_for(workspace))
+    module, name = entry.split(":")
+    flow = getattr(importlib.import_module(module), name)
+    result = flow(*args, return_state=True, **kwargs).result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise result
+    return result

@@ -66,7 +66,7 @@ def review(
     from rich.console import Console
     from rich.table import Table
 
-    from aisci.doctor import preflight
+    from aisci.preflight import preflight
     from aisci.review import ReviewConfig, ReviewSteps, load_examples, review_paper
     from aisci.review.loop import REVIEW
 

@@ -4,10 +4,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from aisci.cli.options import Workspace, settings_for
+from aisci.cli.options import Workspace, run_flow, settings_for
 
 if TYPE_CHECKING:
-    from flows.idea import IdeaResult
+    from aisci.pipeline import IdeaResult
 
 
 def run(
@@ -35,16 +35,13 @@ def run(
     from rich.markup import escape
     from rich.table import Table
 
-    from aisci import prefect_env
+    from aisci.pipeline import IdeaOptions, SweepOptions
+    from aisci.review import ReviewConfig
     from aisci.templates import resolve
+    from aisci.writeup import WriteupOptions
 
     settings = settings_for(workspace)
     resolve(template)  # a wrong name fails here, before Prefect starts
-    prefect_env.apply(settings)
-    from aisci.review import ReviewConfig
-    from aisci.writeup import WriteupOptions
-    from flows.idea import IdeaOptions
-    from flows.sweep import SweepOptions, sweep_flow
 
     idea = IdeaOptions(
         max_runs=max_runs,
@@ -56,10 +53,7 @@ def run(
     options = SweepOptions(
         num_ideas=num_ideas, reflections=reflections, top_k=top_k, parallel=parallel, idea=idea
     )
-    state = sweep_flow(template, options, return_state=True)
-    summary = state.result(raise_on_failure=False)
-    if isinstance(summary, BaseException):
-        raise summary
+    summary = run_flow("flows.sweep:sweep_flow", workspace, template, options)
     table = Table(
         "idea", "status", "runs", "Overall", "decision", "paper", "detail", title=f"sweep {summary.sweep_id}"
     )

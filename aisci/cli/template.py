@@ -22,7 +22,7 @@ def list_templates(workspace: Workspace = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from aisci.baseline import baseline_status, find_baseline
+    from aisci.template_baseline import baseline_status, find_baseline
     from aisci.templates import available, check, datasets, description
 
     ws = settings_for(workspace).workspace
@@ -93,8 +93,8 @@ def baseline(
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from aisci.baseline import run_baseline
     from aisci.sandbox.local import LocalBackendWarning
+    from aisci.template_baseline import run_baseline
 
     settings = settings_for(workspace)
     backend = backend or settings.sandbox_backend

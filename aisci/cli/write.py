@@ -24,7 +24,7 @@ def write(
     from rich.console import Console
     from rich.progress import Progress
 
-    from aisci.doctor import preflight
+    from aisci.preflight import preflight
     from aisci.writeup import Writeup, WriteupOptions
     from aisci.writeup.paper import load_context
     from aisci.writeup.writer import run_writeup

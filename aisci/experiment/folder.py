@@ -8,6 +8,7 @@ run_3.py          run 3's experiment.py; written last, it marks the run complete
 run_4.failed-1/   attempt 1 of run 4 failed; attempt.json says how, with the raw reply if it was unusable
 notes.txt         what each run tested, its measured results, and the figures (aisci.experiment.notes)
 figures/          the PNGs plot.py drew from the completed runs
+experiment.json   the finished stage's summary (ExperimentSummary): present, the stage is not run again
 """
 
 import json
@@ -23,6 +24,16 @@ from aisci.sandbox import read_final_info
 
 RUN = re.compile(r"^run_(\d+)$")
 ATTEMPT_RECORD = "attempt.json"
+SUMMARY_FILE = "experiment.json"
+
+
+class ExperimentSummary(BaseModel):
+    """What the experiment stage hands the writeup: the completed runs, the figures, and why it stopped."""
+
+    idea_dir: str
+    runs: list[int]
+    figures: list[str]
+    ended_by: str
 
 
 class Attempt(BaseModel):

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from aisci.files import write_json
 from aisci.literature.models import NoveltyResult, Paper, SearchResult
-from aisci.literature.s2 import LiteratureUnavailable
+from aisci.literature.s2 import LiteratureUnavailable, S2Options
 from aisci.llm import Gateway
 
 SYSTEM = (
@@ -25,6 +25,13 @@ SYSTEM = (
     "way; related work that differs in a substantive way does not count. Be critical: a well-known trick "
     "applied unchanged is not novel."
 )
+
+
+class NoveltyOptions(BaseModel):
+    """How hard one idea's check looks: the sweep, the idea flow and `aisci ideas` share it."""
+
+    rounds: int = Field(5, ge=1, le=20, description="model turns: searches plus the decision")
+    s2: S2Options = S2Options()
 
 
 class NoveltyStep(BaseModel):

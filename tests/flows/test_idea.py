@@ -44,7 +44,7 @@ def stage_steps(flow_run_id) -> dict[str, set[str]]:
 
 
 def options():
-    from flows.idea import IdeaOptions
+    from aisci.pipeline import IdeaOptions
 
     return IdeaOptions(max_runs=2, review=ReviewConfig(ensemble=1, reflections=0))
 
@@ -93,7 +93,8 @@ def test_a_rerun_redoes_only_the_failed_stage(prefect_harness, scripted, idea_di
 
 
 def test_improvement_revises_the_paper_to_answer_its_review(prefect_harness, scripted, idea_dir):
-    from flows.idea import IdeaOptions, idea_flow
+    from aisci.pipeline import IdeaOptions
+    from flows.idea import idea_flow
 
     scripted.add(*EXPERIMENT_RULES, {"role": "review", "reply": REVIEW}, *writeup_script())
     options = IdeaOptions(max_runs=2, improve=True, review=ReviewConfig(ensemble=1, reflections=0))

@@ -57,13 +57,13 @@ def test_preflight_flow_fails_with_the_missing_pieces(prefect_harness, scripted,
         state.result()
 
 
-def test_the_ideas_flow_checks_before_it_spends(prefect_harness, scripted, scripted_env, aisci_env, tmp_path):
-    from flows.ideas import ideas_flow
+def test_the_ideation_flow_checks_before_it_spends(prefect_harness, scripted, scripted_env, aisci_env, tmp_path):
+    from flows.ideation import ideation_flow
 
     scripted.add({"reply": "never asked"})
     scripted_env(tmp_path / "ws")
     aisci_env(AISCI_MODELS__IDEATION="anthropic/claude-sonnet-4-5", AISCI_LLM__API_BASE="")  # hosted, no key
-    state = ideas_flow("2d_diffusion", num_ideas=1, return_state=True)
+    state = ideation_flow("2d_diffusion", num_ideas=1, return_state=True)
     assert state.is_failed()
     with pytest.raises(ConfigError) as caught:
         state.result()

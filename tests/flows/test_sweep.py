@@ -14,9 +14,9 @@ from aisci.review import ReviewConfig
 def test_one_failing_idea_never_stops_the_others(prefect_harness, scripted, isolated, scripted_env):
     from prefect.artifacts import Artifact
 
-    from flows.idea import IdeaOptions
-    from flows.sweep import SweepOptions, sweep_flow
-    from tasks.ideas import NoveltyOptions
+    from aisci.literature import NoveltyOptions
+    from aisci.pipeline import IdeaOptions, SweepOptions
+    from flows.sweep import sweep_flow
 
     template = make_toy_template(isolated / "templates" / "toy")
     (template / "seed_ideas.json").write_text(json.dumps(SEEDS))
@@ -59,3 +59,51 @@ def test_one_failing_idea_never_stops_the_others(prefect_harness, scripted, isol
     assert outcomes["ema_weights"].result.reproduction_rate == 1.0 and summary.reproduction_rate == 1.0
     tex = (isolated / "ws" / "sweep-2" / "ema_weights" / "latex" / "paper.tex").read_text()
     assert "\\paragraph{Reproduction.}" in tex
+
+
+def test_a_spent_budget_stops_the_sweep_and_a_higher_one_resumes_it(
+    prefect_harness, scripted, isolated, scripted_env, aisci_env
+):
+    """The coding model is priced: its first call's worst case does not fit the budget, so it is never sent,
+    the idea ends `stopped` with its folder kept, and the same sweep with a higher budget finishes it."""
+    from aisci.literature import NoveltyOptions
+    from aisci.llm.ledger import Ledger
+    from aisci.pipeline import IdeaOptions, SweepOptions
+    from flows.sweep import sweep_flow
+
+    template = make_toy_template(isolated / "templates" / "toy")
+    (template / "seed_ideas.json").write_text(json.dumps(SEEDS))
+    scripted_env(isolated / "ws")
+    aisci_env(AISCI_MODELS__CODING="openai/gpt-4o", AISCI_BUDGET_USD=0.01)  # worst case of a call: > $0.04
+    scripted.add(
+        {"contains": "Reply with: OK", "reply": "OK"},
+        {
+            "contains": "Propose idea 1 of 1",
+            "reply": draft("ema_weights", "EMA of weights", "EMA helps.", 8, 8, 8),
+        },
+        {"contains": "The idea: ", "reply": novelty_step("search", query="prior work")},
+        *EXPERIMENT_RULES,
+        {"role": "review", "reply": REVIEW},
+        *writeup_script(),
+    )
+    unreachable = S2Options(api_url="http://127.0.0.1:9", max_retries=0, timeout_s=2)
+    options = SweepOptions(
+        num_ideas=1,
+        reflections=0,
+        top_k=1,
+        parallel=1,
+        novelty=NoveltyOptions(rounds=2, s2=unreachable),
+        idea=IdeaOptions(max_runs=1, max_attempts=1, review=ReviewConfig(ensemble=1, reflections=0)),
+    )
+    folder = isolated / "ws" / "budget" / "ema_weights"
+    (stopped,) = sweep_flow("toy", options, sweep_id="budget").outcomes
+    assert stopped.status == "stopped" and "budget" in stopped.detail
+    assert (folder / "run_0" / "final_info.json").is_file() and not (folder / "run_1").exists()
+    assert Ledger(folder.parent).state().spent_usd <= 0.01
+
+    aisci_env(AISCI_BUDGET_USD=5)
+    resumed = sweep_flow("toy", options, sweep_id="budget")
+    (done,) = resumed.outcomes
+    assert done.status == "done", done.detail
+    assert (folder / "paper.pdf").is_file() and (folder / "review.json").is_file()
+    assert 0 < Ledger(folder.parent).state().spent_usd <= 5

@@ -228,7 +228,7 @@ def test_an_idea_whose_experiments_no_worker_picks_up_fails_saying_so(
     from prefect.client.orchestration import get_client
 
     from aisci.errors import ConfigError
-    from flows.gpu import remote_experiment
+    from flows.remote import remote_experiment
 
     folder = save_toy_idea(deployed["AISCI_WORKSPACE"], str(make_toy_template(isolated / "toy")), "no-worker")
     aisci_env(**deployed, AISCI_PREFECT__PICKUP_TIMEOUT_S=8)
@@ -240,7 +240,7 @@ def test_an_idea_whose_experiments_no_worker_picks_up_fails_saying_so(
 
 
 def test_two_gpus_hold_one_experiment_each_and_a_third_waits(on_server):
-    from flows.gpu import gpu_slot
+    from tasks.gpu import gpu_slot
 
     held: list[list[int]] = []
     release = threading.Event()

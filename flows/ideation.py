@@ -1,4 +1,4 @@
-"""The ideas flow: generate and rank a sweep's ideas, then check each one's novelty in parallel."""
+"""The ideation flow: generate and rank a sweep's ideas, then check each one's novelty in parallel."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -6,10 +6,11 @@ from pathlib import Path
 from prefect import flow, unmapped
 from prefect.artifacts import create_table_artifact
 
-from aisci.ideas import GenerationOptions, ScoreWeights
-from aisci.ideas.sweep import Sweep, decide_runs, save_sweep
+from aisci.ideation import GenerationOptions, ScoreWeights
+from aisci.ideation.sweep import Sweep, decide_runs, save_sweep
+from aisci.literature import NoveltyOptions
 from aisci.settings import get_settings
-from tasks.ideas import NoveltyOptions, check_novelty, generate_ideas
+from tasks.ideation import check_novelty, generate_ideas
 from tasks.preflight import preflight_checks
 
 
@@ -18,8 +19,8 @@ def new_sweep_id(template: str, at: datetime | None = None) -> str:
     return f"{(at or datetime.now(UTC)):%Y%m%d-%H%M%S}-{Path(template).name}"
 
 
-@flow(name="ideas", log_prints=True)
-def ideas_flow(
+@flow(name="ideation", log_prints=True)
+def ideation_flow(
     template: str,
     num_ideas: int = 3,
     reflections: int = 3,
@@ -58,4 +59,4 @@ def ideas_flow(
 
 
 if __name__ == "__main__":
-    ideas_flow(template="2d_diffusion")
+    ideation_flow(template="2d_diffusion")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aisci import templates
 from aisci.errors import TemplateError
-from aisci.ideas.similar import Known
+from aisci.ideation.similar import Known
 
 
 @dataclass

@@ -1,5 +1,8 @@
 """The stages of one idea as cached tasks: a re-run, or Retry in the UI, redoes only the failed stage and
 those after it. Each stage's result feeds the next one's inputs, so a redone stage invalidates what follows.
+
+They live with the flows because each one runs a stage's flow body (experiments, writeup, review) inside the
+idea's flow run, so its tasks show under the stage in the UI.
 """
 
 import json
@@ -11,17 +14,20 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 
 from aisci import idea_folder
 from aisci.errors import WriteupFailed
+from aisci.experiment.folder import ExperimentSummary
 from aisci.files import write_atomic
-from aisci.ideas import Idea
-from aisci.literature import NoveltyResult
+from aisci.ideation import Idea
+from aisci.literature import NoveltyOptions, NoveltyResult
 from aisci.reproduce import ReproductionReport, reproduce
 from aisci.review import Review, ReviewConfig
 from aisci.review.improve import Improvement, as_feedback, improve
 from aisci.settings import get_settings
 from aisci.writeup import WriteupOptions, WriteupReport
-from flows.experiment import ExperimentSummary, experiments
-from flows.gpu import remote_experiment
-from tasks.ideas import NoveltyOptions, check_novelty
+from flows.experiment import experiments
+from flows.remote import remote_experiment
+from flows.review import review_paper
+from flows.writeup import write_up
+from tasks.ideation import check_novelty
 from tasks.policy import TRANSIENT_RETRIES
 from tasks.review import TaskReviewSteps
 
@@ -71,8 +77,6 @@ def writeup_stage(
     reproduction: ReproductionReport | None = None,
 ) -> WriteupReport:
     """The paper; `reproduction` is an input, so a new reproduction rewrites the appendix stating it."""
-    from flows.writeup import write_up
-
     return write_up(Path(idea_dir), Path(template_dir), options, offline)
 
 
@@ -88,8 +92,6 @@ def improve_stage(
     """One revision answering the review, reviewed again; the reviewed version is kept in improvement/.
 
     The revision and its review run the same loops, with the same tasks, as the writeup and review stages."""
-    from flows.writeup import write_up
-
     folder = Path(idea_dir)
 
     def revise(paper: Path, before: Review, out_dir: Path) -> Path:
@@ -108,8 +110,6 @@ def improve_stage(
 @task(name="review", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
 def review_stage(idea_dir: str, config: ReviewConfig, writeup: WriteupReport) -> Review:
     """review.json beside the paper."""
-    from flows.review import review_paper
-
     if writeup.pdf is None:
         raise WriteupFailed(
             f"{Path(idea_dir).name}: the writeup produced no PDF", hint="see build_report.json"

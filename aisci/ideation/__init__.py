@@ -1,9 +1,9 @@
 """Idea generation with reflection, the per-template archive, and ranking."""
 
-from aisci.ideas.archive import Archive, record_outcome
-from aisci.ideas.generate import Generated, GenerationOptions, generate_ideas, idea_dir, save_idea
-from aisci.ideas.models import ArchiveEntry, Idea, IdeaDraft, Outcome, ScoreWeights
-from aisci.ideas.template import IdeaTemplate, load_template
+from aisci.ideation.archive import Archive, record_outcome
+from aisci.ideation.generate import Generated, GenerationOptions, generate_ideas, idea_dir, save_idea
+from aisci.ideation.models import ArchiveEntry, Idea, IdeaDraft, Outcome, ScoreWeights
+from aisci.ideation.template import IdeaTemplate, load_template
 
 __all__ = [
     "Archive",

@@ -1,4 +1,4 @@
-"""The ideas flow under the session's Prefect harness: generation, mapped novelty checks, the artifact."""
+"""The ideation flow under the session's Prefect harness: generation, mapped novelty checks, the artifact."""
 
 import json
 import socket
@@ -42,19 +42,19 @@ def env(scripted, monkeypatch, tmp_path):
 
 
 def novelty(url: str):
-    from tasks.ideas import NoveltyOptions
+    from aisci.literature import NoveltyOptions
 
     s2 = S2Options(api_url=url, interval_s=0.05, max_retries=1, retry_base_delay_s=0.01, timeout_s=5)
     return NoveltyOptions(rounds=3, s2=s2)
 
 
-def test_ideas_flow_ranks_checks_and_publishes(prefect_harness, env, tmp_path):
+def test_ideation_flow_ranks_checks_and_publishes(prefect_harness, env, tmp_path):
     from prefect.artifacts import Artifact
 
-    from flows.ideas import ideas_flow
+    from flows.ideation import ideation_flow
 
     with S2Server((200, recorded("search_noise_schedule"))) as api:
-        state = ideas_flow(
+        state = ideation_flow(
             template=str(env),
             num_ideas=2,
             reflections=0,
@@ -86,12 +86,14 @@ def test_ideas_flow_ranks_checks_and_publishes(prefect_harness, env, tmp_path):
 
 
 def test_unreachable_semantic_scholar_marks_ideas_and_the_sweep_decides(prefect_harness, env):
-    from flows.ideas import ideas_flow
+    from flows.ideation import ideation_flow
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sweep = ideas_flow(template=str(env), num_ideas=2, reflections=0, novelty=novelty(url), run_unknown=False)
+    sweep = ideation_flow(
+        template=str(env), num_ideas=2, reflections=0, novelty=novelty(url), run_unknown=False
+    )
     assert {s.novelty.verdict for s in sweep.ideas} == {"unknown"}
     assert not any(s.run for s in sweep.ideas)
     assert all(s.note.startswith("novelty unverified: Semantic Scholar failed") for s in sweep.ideas)
@@ -105,7 +107,7 @@ def test_cli_runs_the_flow_and_prints_the_ranked_table(prefect_harness, env, tmp
     monkeypatch.setenv("COLUMNS", "150")
     with S2Server((200, recorded("search_noise_schedule"))) as api:
         options = novelty(api.url)
-        monkeypatch.setattr("tasks.ideas.NoveltyOptions", lambda rounds: options)  # loopback S2
+        monkeypatch.setattr("tasks.ideation.NoveltyOptions", lambda rounds: options)  # loopback S2
         result = CliRunner().invoke(
             app, ["ideas", "--template", str(env), "-n", "2", "-k", "0", "--workspace", str(tmp_path / "cli")]
         )
@@ -124,7 +126,7 @@ def test_prefect_global_rate_limit_spaces_requests(prefect_harness):
     import time
 
     from aisci.settings import Settings
-    from tasks.ideas import PrefectRateLimiter, s2_limiter
+    from tasks.ideation import PrefectRateLimiter, s2_limiter
 
     assert isinstance(
         s2_limiter(Settings(prefect={"api_url": "http://head:4200/api"}), 0.2), PrefectRateLimiter

@@ -11,10 +11,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from aisci.files import write_json
-from aisci.ideas.models import ArchiveEntry, Idea, Outcome
-from aisci.ideas.similar import Known
+from aisci.ideation.models import ArchiveEntry, Idea, Outcome
+from aisci.ideation.similar import Known
 
-log = logging.getLogger("aisci.ideas")
+log = logging.getLogger("aisci.ideation")
 
 
 class Archive:

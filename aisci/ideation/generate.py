@@ -11,14 +11,14 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from aisci.files import write_json
-from aisci.ideas import prompts
-from aisci.ideas.archive import Archive
-from aisci.ideas.models import Idea, IdeaDraft, Reflection, ScoreWeights
-from aisci.ideas.similar import Known, find_duplicate
-from aisci.ideas.template import IdeaTemplate
+from aisci.ideation import prompts
+from aisci.ideation.archive import Archive
+from aisci.ideation.models import Idea, IdeaDraft, Reflection, ScoreWeights
+from aisci.ideation.similar import Known, find_duplicate
+from aisci.ideation.template import IdeaTemplate
 from aisci.llm import Gateway
 
-log = logging.getLogger("aisci.ideas")
+log = logging.getLogger("aisci.ideation")
 
 
 class GenerationOptions(BaseModel):

@@ -1,9 +1,6 @@
-"""GPU hosts: holding a GPU for one experiment, and sending experiments to the GPU work pool."""
+"""Sending an idea's experiments to the GPU work pool's deployment, and waiting for them to end."""
 
-import socket
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from uuid import UUID
 
@@ -16,63 +13,17 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled
 
 from aisci import storage
 from aisci.errors import ConfigError, ExperimentFailed
+from aisci.experiment.folder import SUMMARY_FILE, ExperimentSummary
 from aisci.settings import get_settings
 
-SUMMARY = "experiment.json"
 POLL_S = 5.0
-LEASE_S = 60  # a GPU held by a dead worker frees within a minute (the least Prefect allows), not five
 RESTART_GRACE_S = 60  # how long a Crashed run may wait for the crash automation to schedule it again
-
-
-def slot_name(gpu: int) -> str:
-    """One global concurrency limit per device; the host name keeps GPU 0 of two hosts apart."""
-    return f"gpu-{socket.gethostname()}-{gpu}"
-
-
-def ensure_gpu_limits(gpus: list[int]) -> None:
-    with get_client(sync_client=True) as client:
-        for gpu in gpus:
-            with suppress(ObjectAlreadyExists):  # made by another experiment since Prefect's read
-                client.upsert_global_concurrency_limit_by_name(slot_name(gpu), limit=1)
-
-
-@contextmanager
-def gpu_slot(requested: list[int] | None, host_gpus: list[int]) -> Iterator[list[int] | None]:
-    """The GPUs an experiment may use, held until it ends: the requested ones, else this host's first free
-    one. With neither, the experiment runs on the CPU and holds nothing."""
-    if not requested and not host_gpus:
-        yield None
-        return
-    ensure_gpu_limits(requested or host_gpus)
-    with ExitStack() as held:
-        if requested:
-            held.enter_context(
-                concurrency([slot_name(g) for g in requested], strict=True, lease_duration=LEASE_S)
-            )
-            chosen = requested
-        else:
-            chosen = _first_free(held, host_gpus)
-        yield chosen
-
-
-def _first_free(held: ExitStack, gpus: list[int]) -> list[int]:
-    while True:
-        for gpu in gpus:
-            try:
-                held.enter_context(
-                    concurrency(slot_name(gpu), timeout_seconds=1, strict=True, lease_duration=LEASE_S)
-                )
-            except TimeoutError:
-                continue
-            return [gpu]
-        time.sleep(POLL_S)
 
 
 def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None):
@@ -80,8 +31,6 @@ def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: lis
 
     A run whose worker died is Crashed and is started again by the server's crash automation (up to
     `prefect.crash_restarts` times); it resumes from the idea folder where the dead one stopped."""
-    from flows.experiment import ExperimentSummary
-
     settings = get_settings()
     if not settings.prefect.api_url or not settings.prefect.work_pool:
         return None
@@ -104,7 +53,7 @@ def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: lis
         storage.pull(settings, folder)
     if not flow_run.state.is_completed():
         raise ExperimentFailed(f"{flow_run.name} ended {flow_run.state.name}: {flow_run.state.message}")
-    return ExperimentSummary.model_validate_json((folder / SUMMARY).read_text())
+    return ExperimentSummary.model_validate_json((folder / SUMMARY_FILE).read_text())
 
 
 def _unfinished(deployment_id: UUID, idea_dir: str) -> FlowRun | None:
@@ -145,7 +94,7 @@ def wait_for_run(flow_run_id: UUID) -> FlowRun:
                 raise ConfigError(
                     f"no worker of pool {flow_run.work_pool_name} picked up {flow_run.name} within "
                     f"{options.pickup_timeout_s:.0f} s",
-                    hint=f"start one (prefect worker start --pool {flow_run.work_pool_name}), then Retry the "
+                    hint=f"start one (aisci worker --pool {flow_run.work_pool_name}), then Retry the "
                     "idea: its folder is kept and it resumes where it stopped",
                 )
             time.sleep(POLL_S)

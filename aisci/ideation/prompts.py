@@ -2,9 +2,9 @@
 
 import json
 
-from aisci.ideas.archive import ArchiveEntry
-from aisci.ideas.models import Idea, IdeaDraft
-from aisci.ideas.similar import Known
+from aisci.ideation.archive import ArchiveEntry
+from aisci.ideation.models import Idea, IdeaDraft
+from aisci.ideation.similar import Known
 
 MAX_LISTED = 40  # names of earlier ideas shown; enough to steer away from repeats without flooding the prompt
 

@@ -5,8 +5,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from aisci.files import write_json
-from aisci.ideas.generate import Rejected
-from aisci.ideas.models import Idea
+from aisci.ideation.generate import Rejected
+from aisci.ideation.models import Idea
 from aisci.literature.models import NoveltyResult
 
 

@@ -9,22 +9,17 @@ import threading
 
 from prefect import task
 from prefect.cache_policies import INPUTS, TASK_SOURCE
-from pydantic import BaseModel, Field
 
-from aisci import ideas as core_ideas
+from aisci import ideation as core_ideas
 from aisci import literature
-from aisci.ideas import Archive, Generated, GenerationOptions, Idea
+from aisci.ideation import Archive, Generated, GenerationOptions, Idea
+from aisci.literature import NoveltyOptions
 from aisci.literature.ratelimit import RateLimiter, interval_for, shared_limiter
 from aisci.llm import Gateway
 from aisci.settings import Settings
 from tasks.policy import TRANSIENT_RETRIES
 
 S2_RATE_LIMIT = "semantic-scholar"
-
-
-class NoveltyOptions(BaseModel):
-    rounds: int = Field(5, ge=1, le=20, description="model turns: searches plus the decision")
-    s2: literature.S2Options = literature.S2Options()
 
 
 @task(name="generate_ideas", cache_policy=INPUTS + TASK_SOURCE, **TRANSIENT_RETRIES)
