@@ -21,7 +21,7 @@ from aisci.llm.ledger import Ledger
 from aisci.llm.transcript import spent_under
 from aisci.pipeline import MAX_PARALLEL, IdeaOptions, IdeaOutcome, SweepOptions, SweepSummary
 from aisci.settings import get_settings
-from flows.display import cell, file_link, idea_label
+from flows.display import cell, file_link, file_url, idea_label
 from flows.idea import idea_flow
 from flows.ideation import ideation_flow, new_sweep_id
 from tasks.preflight import preflight_checks
@@ -108,22 +108,11 @@ def sweep_flow(template: str, options: SweepOptions = DEFAULTS, sweep_id: str | 
 
 
 def summarize(sweep: Sweep, chosen: list[str], outcomes: dict[str, IdeaOutcome], cost_usd: float) -> None:
-    """The sweep's table, a new version each time an idea ends: progress a person can read."""
-    header = [
-        "idea",
-        "status",
-        "novelty",
-        "runs",
-        "Overall",
-        "decision",
-        "paper",
-        "paper problems",
-        "paper warnings",
-        "reproduced",
-        "cost (USD)",
-        "detail",
-    ]
+    """The sweep's table, a new version each time an idea ends: progress a person can read. The table keeps
+    to short cells so it fits the UI's width; what takes a sentence is listed under it."""
+    header = ["idea", "status", "novelty", "runs", "Overall", "decision", "paper", "reproduced", "cost (USD)"]
     rows = [header, ["---"] * len(header)]
+    notes = []
     for entry in sweep.ideas:
         name = entry.idea.name
         outcome = outcomes.get(name)
@@ -137,14 +126,12 @@ def summarize(sweep: Sweep, chosen: list[str], outcomes: dict[str, IdeaOutcome],
                 ", ".join(map(str, result.runs)) if result else "",
                 f"{result.overall:.1f}" if result and result.overall is not None else "",
                 (result.decision or "") if result else "",
-                file_link(result.pdf, "PDF") if result and result.pdf else "",
-                "; ".join(result.paper_problems) if result else "",
-                str(result.paper_warnings) if result else "",
+                _paper_cell(result.pdf) if result and result.pdf else "",
                 _percent(result.reproduction_rate) if result else "",
                 f"{result.cost_usd:.4f}" if result else "",
-                outcome.detail if outcome else "",
             ]
         )
+        notes += [f"- **{cell(name)}**: {cell(line)}" for line in _idea_notes(outcome)]
     table = "\n".join("| " + " | ".join(cell(c) for c in row) + " |" for row in rows)
     done = sum(1 for name in chosen if name in outcomes)
     create_markdown_artifact(
@@ -152,9 +139,30 @@ def summarize(sweep: Sweep, chosen: list[str], outcomes: dict[str, IdeaOutcome],
         markdown=f"## Sweep {sweep.sweep_id} of {sweep.template}\n\n{done} of {len(chosen)} chosen ideas "
         f"finished; ${cost_usd:.4f} spent"
         + (f"; reproduction rate {_percent(rate)}" if (rate := mean_rate(list(outcomes.values()))) else "")
-        + f".\n\n{table}",
+        + f".\n\n{table}"
+        + ("\n\n" + "\n".join(notes) if notes else ""),
         description=f"Sweep {sweep.sweep_id}: every idea, its review and paper",
     )
+
+
+def _paper_cell(pdf: str) -> str:
+    """A link where the workspace is served; else a word, with the path listed under the table."""
+    return file_link(pdf, "PDF") if file_url(pdf) else "below"
+
+
+def _idea_notes(outcome: IdeaOutcome | None) -> list[str]:
+    """What the table cannot say in a word: why an idea stopped, and what is still wrong with its paper."""
+    if outcome is None:
+        return []
+    result = outcome.result
+    lines = [outcome.detail] if outcome.detail else []
+    if result and result.pdf and not file_url(result.pdf):
+        lines.append(f"paper: `{result.pdf}`")
+    if result and result.paper_problems:
+        lines.append("paper not ready: " + "; ".join(result.paper_problems))
+    if result and result.paper_warnings:
+        lines.append(f"{result.paper_warnings} paper warning(s), listed in build_report.json")
+    return lines
 
 
 def mean_rate(outcomes: list[IdeaOutcome]) -> float | None:

@@ -32,6 +32,11 @@ def gather_citations_task(
     return Writeup(context, settings, options, offline).citations()
 
 
+@task(cache_policy=INPUTS + TASK_SOURCE, **TRANSIENT_RETRIES)
+def pick_metrics_task(context: PaperContext, settings: Settings, options: WriteupOptions) -> list[str]:
+    return Writeup(context, settings, options).pick_metrics()
+
+
 @task(cache_policy=INPUTS + TASK_SOURCE, task_run_name="section-{name}", **TRANSIENT_RETRIES)
 def write_section_task(
     context: PaperContext,
@@ -82,6 +87,9 @@ class TaskWriteup(Writeup):
             self._progress_id = create_progress_artifact(100.0 * done / total, description=description)
         else:
             update_progress_artifact(self._progress_id, 100.0 * done / total, description=description)
+
+    def pick_metrics(self) -> list[str]:
+        return pick_metrics_task(self.context, self.settings, self.options)
 
     def citations(self) -> Bibliography:
         return gather_citations_task(self.context, self.settings, self.options, self.offline)

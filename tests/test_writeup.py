@@ -156,3 +156,30 @@ def test_results_keep_stderrs_unreached_metrics_and_skip_broken_runs(idea):
     assert results.runs[1].stderrs["alpha"]["loss"] == info["alpha"]["stderrs"]["loss"]
     assert results.runs[1].unreached == {"beta": ["steps_to_target"]}
     assert results.runs[0].unreached == {"alpha": ["steps_to_target"], "beta": ["steps_to_target"]}
+
+
+def test_the_writer_adds_metrics_that_exist_to_the_main_table(prefect_harness, scripted, isolated, aisci_env):
+    from aisci.writeup.main_metrics import candidates
+    from aisci.writeup.results import main_tables
+
+    folder = finished_idea(isolated, scripted, aisci_env, extra_metrics=3)
+    context = load_context(folder)
+    assert candidates(context) == [f"probe_{k}_divergence" for k in range(3)]  # not primary, not timing
+    scripted.add(
+        {
+            "contains": "Pick the metrics for the main results table",
+            "reply": '{"metrics": ["probe_2_divergence", "no_such_metric", "train_time"]}',
+        }
+    )
+    picked = Writeup(context, get_settings()).pick_metrics()
+    assert picked == ["probe_2_divergence"]  # what does not exist, or is wall-clock time, is dropped
+    results = context.results.model_copy(update={"picked": picked})
+    assert results.main_metrics()[-1] == "probe_2_divergence"
+    tables = "".join(latex for _, latex in main_tables(results, TableLayout()))
+    assert r"probe\_\allowbreak{}2\_\allowbreak{}divergence" in tables
+
+
+def test_an_unusable_metric_pick_picks_nothing(prefect_harness, scripted, isolated, aisci_env):
+    folder = finished_idea(isolated, scripted, aisci_env, extra_metrics=1)
+    scripted.add({"contains": "Pick the metrics for the main results table", "reply": "the loss, surely"})
+    assert Writeup(load_context(folder), get_settings()).pick_metrics() == []

@@ -246,6 +246,7 @@ def script(overrides: dict[str, str] | None = None) -> list[dict]:
     texts = {**SECTION_TEXT, **(overrides or {})}
     rules: list[dict] = [
         {"contains": "Pick the papers worth citing", "reply": '{"picks": [0, 1, 2]}'},
+        {"contains": "Pick the metrics for the main results table", "reply": '{"metrics": []}'},
         {
             "contains": "Name one search query",
             "reply": '{"done": false, "query": "diffusion noise schedule"}',

@@ -50,6 +50,7 @@ class Results(BaseModel):
     timing: list[str] = []  # wall-clock metrics: never a finding
     labels: dict[str, str] = {}  # metric -> short column name
     descriptions: dict[str, str] = {}  # metric -> one line of meaning
+    picked: list[str] = []  # metrics the writer added to the main table (aisci.writeup.main_metrics)
 
     @property
     def groups(self) -> list[str]:
@@ -77,12 +78,13 @@ class Results(BaseModel):
         return self.labels.get(metric) or metric
 
     def main_metrics(self) -> list[str]:
-        """What the main text's table shows: the declared primary metrics, else the first few others."""
+        """What the main text's table shows: the declared primary metrics (else the first few others), then
+        the ones the writer picked."""
         present = self.metrics()
-        declared = [m for m in self.primary if m in present]
-        if declared:
-            return declared
-        return [m for m in present if m not in self.timing][:MAIN_METRICS_UNDECLARED]
+        first = [m for m in self.primary if m in present] or [m for m in present if m not in self.timing][
+            :MAIN_METRICS_UNDECLARED
+        ]
+        return list(dict.fromkeys([*first, *(m for m in self.picked if m in present)]))
 
     def values(self) -> list[float]:
         """Every mean and stderr: the numbers prose may quote directly."""

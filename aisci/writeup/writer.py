@@ -20,6 +20,7 @@ from aisci.settings import Settings
 from aisci.writeup.build import BLOCKING, BuildResult, Problem, build
 from aisci.writeup.citations import Bibliography, Search, gather_citations, novelty_papers, s2_search
 from aisci.writeup.claims import Claim, check_claims
+from aisci.writeup.main_metrics import pick_main_metrics
 from aisci.writeup.paper import (
     MAIN_FIGURES_WHEN_LONG,
     OFFLINE_NOTE,
@@ -72,6 +73,7 @@ class WriteupReport(BaseModel):
     runs: list[str]
     skipped_runs: dict[str, str]
     figures: list[str]  # every figure placed in the paper
+    main_metrics: list[str] = []  # the main results table's columns: primary, then the writer's picks
     citation_mode: str
     citation_note: str
     citation_queries: list[str]
@@ -128,6 +130,10 @@ class Writeup:
             novelty_papers(context.idea_dir),
             self.options.citation_rounds,
         )
+
+    def pick_metrics(self) -> list[str]:
+        """The metrics the writer adds to the main results table."""
+        return pick_main_metrics(self.gateway, self.context)
 
     def section(self, name: str, bib: Bibliography, done: dict[str, Section]) -> Section:
         return write_section(self.gateway, self.context, name, bib, done)
@@ -229,6 +235,7 @@ class Writeup:
             runs=[r.name for r in context.results.runs],
             skipped_runs=context.results.skipped,
             figures=[f.file for f in context.figures],
+            main_metrics=context.results.main_metrics(),
             citation_mode=bib.mode,
             citation_note=bib.note,
             citation_queries=bib.queries,
@@ -254,17 +261,20 @@ def run_writeup(writeup: Writeup) -> WriteupReport:
     """The one writeup loop, whichever way its steps run."""
     started = time.time()
     options = writeup.options
-    total = 1 + len(SECTIONS) + options.fix_rounds + 2
-    writeup.progress(0, total, "citations")
+    total = 2 + len(SECTIONS) + options.fix_rounds + 2
+    writeup.progress(0, total, "main-table metrics")
+    results = writeup.context.results.model_copy(update={"picked": writeup.pick_metrics()})
+    writeup.context = writeup.context.model_copy(update={"results": results})
+    writeup.progress(1, total, "citations")
     bib = writeup.citations()
     sections: dict[str, Section] = {}
     for number, spec in enumerate(SECTIONS, 2):
-        writeup.progress(number - 1, total, f"section {spec.title}")
+        writeup.progress(number, total, f"section {spec.title}")
         sections[spec.name] = writeup.section(spec.name, bib, dict(sections))
     rounds: list[BuildRound] = []
     layout = Layout()
     for number in range(1, options.fix_rounds + 2):
-        writeup.progress(len(SECTIONS) + number, total, f"build round {number}")
+        writeup.progress(1 + len(SECTIONS) + number, total, f"build round {number}")
         record, sections = writeup.build_round(number, sections, bib, layout)
         rounds.append(record)
         log.info(

@@ -57,7 +57,9 @@ def test_preflight_flow_fails_with_the_missing_pieces(prefect_harness, scripted,
         state.result()
 
 
-def test_the_ideation_flow_checks_before_it_spends(prefect_harness, scripted, scripted_env, aisci_env, tmp_path):
+def test_the_ideation_flow_checks_before_it_spends(
+    prefect_harness, scripted, scripted_env, aisci_env, tmp_path
+):
     from flows.ideation import ideation_flow
 
     scripted.add({"reply": "never asked"})

@@ -20,6 +20,9 @@ from writeup_fixture import script as writeup_script
 
 from aisci.sandbox._supervisor import descendants
 
+# read at import: the `isolated` fixture clears every AISCI_* variable before a test runs
+SCREENSHOTS = os.environ.get("AISCI_TEST_SCREENSHOTS")
+
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = [
     "--headless",
@@ -89,7 +92,7 @@ def test_aisci_up_runs_a_sweep_shows_it_in_a_browser_retries_from_the_ui_and_sto
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    shots = Path(os.environ.get("AISCI_TEST_SCREENSHOTS", isolated / "screenshots"))
+    shots = Path(SCREENSHOTS or isolated / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     template = make_toy_template(isolated / "templates" / "toy")
     (template / "seed_ideas.json").write_text(json.dumps(SEEDS))
