@@ -36,7 +36,7 @@ def rules(review_status: int | None = None) -> list[dict]:
 def direct(folder: Path, options) -> None:
     """The same stages, no Prefect."""
     from aisci import idea_folder
-    from aisci.experiment import ExperimentAgent, Limits
+    from aisci.experiment import ExperimentContext, Limits, plots, runs
     from aisci.review import ReviewSteps, review_paper
     from aisci.settings import get_settings
     from aisci.writeup import write_paper
@@ -44,12 +44,12 @@ def direct(folder: Path, options) -> None:
     settings = get_settings()
     template = idea_folder.prepare(folder, settings.workspace)
     limits = Limits(max_runs=options.max_runs, max_attempts=1, timeout_s=settings.run_timeout_s)
-    agent = ExperimentAgent(settings, folder, limits)
-    agent.ensure_baseline()
+    context = ExperimentContext(settings, folder, limits)
+    runs.ensure_baseline(context)
     for run in range(1, options.max_runs + 1):
-        if agent.attempt(run, 1).status == "done":
+        if runs.attempt(context, run, 1).status == "done":
             break
-    agent.plots()
+    plots.make_figures(context)
     report = write_paper(folder, settings, options.writeup, template_dir=template)
     review_paper(report.pdf, ReviewSteps(settings, options.review, folder))
 

@@ -6,7 +6,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from aisci.errors import ExperimentFailed
-from aisci.experiment import Attempt, ExperimentAgent, Limits
+from aisci.experiment import Attempt, ExperimentContext, Limits, plots, runs
 from aisci.settings import get_settings
 from tasks.policy import TRANSIENT_RETRIES
 
@@ -15,20 +15,22 @@ class AttemptFailed(ExperimentFailed):
     """Marks one attempt's task Failed in the UI; the flow goes on with the next attempt."""
 
 
-def _agent(idea_dir: str, limits: Limits) -> ExperimentAgent:
-    return ExperimentAgent(get_settings(), Path(idea_dir), limits)
+def _context(idea_dir: str, limits: Limits) -> ExperimentContext:
+    return ExperimentContext(get_settings(), Path(idea_dir), limits)
 
 
 # The idea folder is the state: resuming reads it, so these tasks are never served from a cache.
 @task(name="baseline", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
 def idea_baseline(idea_dir: str, limits: Limits) -> dict:
-    return _agent(idea_dir, limits).ensure_baseline()
+    """The idea's run_0 (the unmodified code), unlike a template's baseline (aisci.template_baseline),
+    which `prepare` copies in as run_0 when there is one."""
+    return runs.ensure_baseline(_context(idea_dir, limits))
 
 
 @task(name="attempt", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
 def attempt_run(idea_dir: str, run: int, attempt: int, limits: Limits) -> Attempt:
     """Plan, edit and execute one attempt; a failed experiment raises AttemptFailed after it is recorded."""
-    outcome = _agent(idea_dir, limits).attempt(run, attempt)
+    outcome = runs.attempt(_context(idea_dir, limits), run, attempt)
     if outcome.status not in ("ok", "done"):
         raise AttemptFailed(f"run_{run} attempt {attempt}: {outcome.status}: {outcome.message[:500]}")
     return outcome
@@ -36,4 +38,4 @@ def attempt_run(idea_dir: str, run: int, attempt: int, limits: Limits) -> Attemp
 
 @task(name="plots", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
 def make_plots(idea_dir: str, limits: Limits) -> list[str]:
-    return _agent(idea_dir, limits).plots()
+    return plots.make_figures(_context(idea_dir, limits))

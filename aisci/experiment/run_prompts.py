@@ -1,5 +1,5 @@
-"""What the coding model is told. Every prompt is rebuilt from the idea folder, so a resumed stage sees
-exactly what an uninterrupted one would."""
+"""What the coding model is told for a run. Every prompt is rebuilt from the idea folder, so a resumed stage
+sees exactly what an uninterrupted one would; the caller reads the folder, these builders only format."""
 
 import json
 from typing import Any
@@ -58,55 +58,10 @@ RETRY = """
 {failure}
 Fix the problem and reply again for run {run}."""
 
-PLOT_TASK = """Edit plot.py so its `labels` dict names every completed run, with its label from the notes as
-the legend name:
-{runs}
-Runs not listed are left out of the figures. plot.py runs as `python plot.py --out_dir=figures` and must write
-PNG files into that folder.
 
-## Edit format
-{format_guide}
-
-## plot.py now
-```python
-{code}
-```
-
-## Notes
-{notes}
-
-Reply with action "run", a description, and the edits."""
-
-FIGURES_SEEN = """These figures were made from the runs described in the notes; each image follows its file
-name. For each figure, write what it shows and what a reader should conclude, for the paper's writer. Say only
-what you can see in the image.
-
-Figures: {figures}
-
-## Notes
-{notes}"""
-
-FIGURES_FROM_DATA = """These figures were made from the runs described in the notes, by plot.py below. You
-cannot see them: describe each one from plot.py's code and the data it reads, for the paper's writer (what is
-plotted against what, for which runs, and what the numbers say a reader should conclude). Do not claim
-details of the curves that the data below does not give.
-
-Figures: {figures}
-
-## plot.py
-```python
-{code}
-```
-
-## The runs' results (final_info.json)
-{results}
-
-## Notes
-{notes}"""
-
-
-def run_prompt(
-    task: str,
+def run_messages(
+    *,
+    template: dict[str, Any],
     idea: dict[str, Any],
     code: str | None,
     parameters: str,
@@ -115,9 +70,10 @@ def run_prompt(
     run: int,
     max_runs: int,
     done: bool,
-) -> str:
-    """The coding step's task; `code` None when only parameters are offered, `parameters` empty when the
-    template declares none."""
+    failure: Attempt | None,
+) -> list[dict[str, Any]]:
+    """The coding step's messages; `template` is prompt.json, `code` None when only parameters are offered,
+    `parameters` empty when the template declares none, `failure` the run's last failed attempt."""
     sections = ""
     if code is not None:
         sections += CODE_SECTION.format(format_guide=FORMAT_GUIDE, code=code)
@@ -128,8 +84,8 @@ def run_prompt(
     else:
         changes = "the SEARCH/REPLACE edits, the parameter settings, or both" if parameters else "the edits"
         ask = ASK_EDITS.format(run=run, changes=changes)
-    return RUN_TASK.format(
-        task=task,
+    user = RUN_TASK.format(
+        task=template.get("task_description", ""),
         idea=json.dumps(idea, indent=2),
         sections=sections,
         baseline=baseline,
@@ -139,9 +95,13 @@ def run_prompt(
         run=run,
         ask=ask + (ASK_DONE if done else ""),
     )
+    if failure is not None:
+        user += RETRY.format(attempt=failure.attempt, run=run, failure=_failure_text(failure))
+    system = "\n\n".join(filter(None, [template.get("system", ""), SYSTEM]))
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def failure_text(attempt: Attempt) -> str:
+def _failure_text(attempt: Attempt) -> str:
     if attempt.status == "timeout":
         return f"The run was stopped at the time limit: {attempt.message}. Make it finish sooner."
     if attempt.status == "oom":
