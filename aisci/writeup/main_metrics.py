@@ -1,7 +1,7 @@
 """The writer's pick of the metrics that matter for the idea, shown beside the template's primary metrics in
 the main results table; every metric stays in the appendix tables either way.
 
-The reply is held to the metrics that exist (a JSON-schema enum where the provider follows schemas), and an
+Names that do not exist are dropped rather than sent back (a weak model would only guess again), and an
 unusable reply picks nothing: the paper never waits on this step."""
 
 import logging
@@ -48,12 +48,9 @@ def pick_main_metrics(gateway: Gateway, context: PaperContext) -> list[str]:
     names = candidates(context)
     if not names:
         return []
-    listed = names[:MAX_LISTED]
     schema = {
         "type": "object",
-        "properties": {
-            "metrics": {"type": "array", "items": {"type": "string", "enum": listed}, "maxItems": MAX_PICKS}
-        },
+        "properties": {"metrics": {"type": "array", "items": {"type": "string"}}},
         "required": ["metrics"],
     }
     messages = [

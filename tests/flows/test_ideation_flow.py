@@ -107,7 +107,7 @@ def test_cli_runs_the_flow_and_prints_the_ranked_table(prefect_harness, env, tmp
     monkeypatch.setenv("COLUMNS", "150")
     with S2Server((200, recorded("search_noise_schedule"))) as api:
         options = novelty(api.url)
-        monkeypatch.setattr("tasks.ideation.NoveltyOptions", lambda rounds: options)  # loopback S2
+        monkeypatch.setattr("aisci.literature.NoveltyOptions", lambda rounds: options)  # loopback S2
         result = CliRunner().invoke(
             app, ["ideas", "--template", str(env), "-n", "2", "-k", "0", "--workspace", str(tmp_path / "cli")]
         )
