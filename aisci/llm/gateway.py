@@ -3,7 +3,8 @@
 Every call goes through roles (ideation, coding, writing, review) so each stage can use its own model; the
 gateway retries transient failures, turns every provider error into an aisci error, counts tokens and cost,
 reserves each call's worst case against the run's budget ledger before sending it, and appends each exchange,
-failed ones included, to the run's transcript. The provider (litellm unless one is given) only sends.
+failed ones included, to the run's transcript. The provider (litellm's, unless another is given) carries
+the call and knows the models' windows, tokenizers and prices.
 """
 
 import logging
