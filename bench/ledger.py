@@ -19,8 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from scripted_server import ScriptedServer  # noqa: E402
 
 from aisci.errors import BudgetExceeded  # noqa: E402
-from aisci.llm import Gateway  # noqa: E402
-from aisci.llm.gateway import _litellm  # noqa: E402
+from aisci.llm import Gateway, request  # noqa: E402
 from aisci.llm.ledger import Ledger  # noqa: E402
 from aisci.settings import LLMOptions, RoleModels, Settings  # noqa: E402
 
@@ -48,7 +47,6 @@ def main() -> None:
     parser.add_argument("--idea-budget", type=float, default=0.0)
     parser.add_argument("--delay", type=float, default=0.1, help="seconds the model takes per call")
     args = parser.parse_args()
-    _litellm()  # imported once, before the processes fork
     rule = {"reply": "Drop the noise-level embedding.", "usage": USAGE, "delay_s": args.delay}
     with ScriptedServer([rule]) as server, tempfile.TemporaryDirectory() as tmp:
         sweep = Path(tmp) / "sweep"
@@ -62,9 +60,11 @@ def main() -> None:
             budget_usd=args.budget,
             idea_budget_usd=args.idea_budget,
         )
-        worst = Gateway(settings)._worst_case(
-            _litellm(), Gateway(settings).target("coding"), MESSAGES, MAX_TOKENS
-        )
+        gateway = Gateway(settings)
+        gateway.check_ready("coding")  # litellm imported once, before the processes fork
+        target, timeout_s = gateway.target("coding"), settings.llm.timeout_s
+        call = request.build(target, "coding", MESSAGES, timeout_s=timeout_s, max_tokens=MAX_TOKENS)
+        worst = gateway.provider.worst_case_usd(call)  # what the ledger holds for each call
         with multiprocessing.get_context("fork").Pool(args.ideas) as pool:
             results = pool.map(idea, [(settings, str(sweep / name)) for name in names])
         state = Ledger(sweep).state()

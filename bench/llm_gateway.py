@@ -20,8 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from scripted_server import ScriptedServer  # noqa: E402
 
 from aisci.llm import Gateway  # noqa: E402
-from aisci.llm.gateway import _litellm  # noqa: E402
-from aisci.settings import LLMOptions, RoleModels, Settings  # noqa: E402
+from aisci.settings import LLMOptions, RoleModels, Settings, load_env  # noqa: E402
 
 MESSAGES = [
     {"role": "system", "content": "You are a careful ML researcher."},
@@ -30,7 +29,9 @@ MESSAGES = [
 
 
 def overhead(calls: int) -> None:
-    litellm = _litellm()
+    load_env()  # as the gateway does before its first import of litellm
+    import litellm
+
     reply = "Diffusion models learn to reverse a noising process. " * 4
     with ScriptedServer([{"reply": reply}]) as server, tempfile.TemporaryDirectory() as run_dir:
         settings = Settings(models=RoleModels(default="openai/scripted"), llm=LLMOptions(api_base=server.url))

@@ -44,6 +44,16 @@ def scripted_settings(scripted: ScriptedServer, tmp_path: Path) -> Settings:
     )
 
 
+@pytest.fixture
+def fake_settings(tmp_path: Path) -> Settings:
+    """Settings for a gateway given a FakeProvider (tests/fake_provider.py): a named model, no endpoint."""
+    return Settings(
+        workspace=tmp_path / "workspace",
+        models=RoleModels(default="fake/model"),
+        llm=LLMOptions(retry_base_delay_s=0.01, max_retries=3),
+    )
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One ephemeral Prefect API for the whole session (it takes ~30 s to start on 2 cores)."""

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fake_provider import FakeProvider
 from idea_fixtures import draft, make_template
 from s2_server import S2Server, recorded
 
@@ -141,40 +142,34 @@ def test_near_duplicates_are_rejected_and_the_model_is_told(scripted, scripted_s
     assert "learning_rate_warmup: Learning rate warmup" in later[1]  # seeds are listed as explored
 
 
-def test_duplicate_retries_are_capped(scripted, scripted_settings, template):
-    scripted.add({"contains": "Propose idea", "reply": draft("learning_rate_warmup", "x", "y")})
+def test_duplicate_retries_are_capped(fake_settings, template):
+    fake = FakeProvider([draft("learning_rate_warmup", "x", "y")] * 2)
     result = generate_ideas(
         load_template(str(template)),
-        Gateway(scripted_settings),
-        Archive(scripted_settings.workspace, "toy_diffusion"),
+        Gateway(fake_settings, provider=fake),
+        Archive(fake_settings.workspace, "toy_diffusion"),
         "s1",
         GenerationOptions(num_ideas=1, reflections=1, duplicate_retries=1),
     )
-    assert result.ideas == [] and len(result.rejected) == 2 and len(scripted.requests) == 2
+    assert result.ideas == [] and len(result.rejected) == 2 and len(fake.requests) == 2
+    assert all("Propose idea 1 of 1" in prompt for prompt in fake.prompts())
 
 
-def test_archive_outcomes_reach_the_next_generation_prompt(scripted, scripted_settings, template):
-    workspace = scripted_settings.workspace
+def test_archive_outcomes_reach_the_next_generation_prompt(fake_settings, template):
+    workspace = fake_settings.workspace
     archive = Archive(workspace, "toy_diffusion")
-    scripted.add(
-        {
-            "contains": "Propose idea 1 of 3",
-            "reply": draft("ema_weights", "EMA weights", "EMA helps."),
-            "times": 1,
-        },
-        {
-            "contains": "Propose idea 2 of 3",
-            "reply": draft("wide_mlp", "Wider MLP", "Width helps."),
-            "times": 1,
-        },
-        {
-            "contains": "Propose idea 3 of 3",
-            "reply": draft("no_clip", "No clipping", "Clipping hurts."),
-            "times": 1,
-        },
+    fake = FakeProvider(
+        [
+            draft("ema_weights", "EMA weights", "EMA helps."),
+            draft("wide_mlp", "Wider MLP", "Width helps."),
+            draft("no_clip", "No clipping", "Clipping hurts."),
+        ]
     )
     opts = GenerationOptions(num_ideas=3, reflections=0)
-    first = generate_ideas(load_template(str(template)), Gateway(scripted_settings), archive, "s1", opts)
+    gateway = Gateway(fake_settings, provider=fake)
+    first = generate_ideas(load_template(str(template)), gateway, archive, "s1", opts)
+    for number, prompt in enumerate(fake.prompts(), 1):
+        assert f"Propose idea {number} of 3" in prompt
     by_name = {i.name: i for i in first.ideas}
     record_outcome(
         workspace, by_name["ema_weights"], experiment="ok", review_overall=7.5, review_decision="Accept"
@@ -185,21 +180,11 @@ def test_archive_outcomes_reach_the_next_generation_prompt(scripted, scripted_se
     with pytest.raises(KeyError):
         archive.record_outcome("s1", "never_generated", experiment="ok")
 
-    scripted.add(
-        {
-            "contains": "Propose idea 1 of 1",
-            "reply": draft("dropout", "Dropout", "Dropout helps."),
-            "times": 1,
-        }
-    )
+    fake.replies.append(draft("dropout", "Dropout", "Dropout helps."))
     generate_ideas(
-        load_template(str(template)),
-        Gateway(scripted_settings),
-        archive,
-        "s2",
-        GenerationOptions(num_ideas=1, reflections=0),
+        load_template(str(template)), gateway, archive, "s2", GenerationOptions(num_ideas=1, reflections=0)
     )
-    prompt = scripted.requests[-1]["body"]["messages"][1]["content"]
+    prompt = fake.requests[-1].messages[1]["content"]
     best = prompt.index("Best outcomes")
     worst = prompt.index("Worst outcomes")
     assert (

@@ -4,6 +4,7 @@ import json
 import logging
 
 import pytest
+from fake_provider import FakeProvider
 from pydantic import BaseModel, Field
 
 from aisci.errors import (
@@ -16,6 +17,7 @@ from aisci.errors import (
     LLMResponseError,
 )
 from aisci.llm import Gateway
+from aisci.llm.provider import Failure, Reply
 from aisci.llm.structured import schema_of
 from aisci.settings import LLMOptions, RoleModels, Settings
 
@@ -259,6 +261,34 @@ def test_usage_and_unknown_price_counted_once(scripted, scripted_settings, tmp_p
 class Long(BaseModel):
     summary: str = Field(max_length=1000)
     points: list[str] = Field(min_length=4, max_length=6)
+
+
+def test_a_fake_provider_goes_through_the_gateways_retries_ledger_and_transcript(fake_settings, tmp_path):
+    """The seam for unit tests of prompt logic: no HTTP, the gateway's own request, retries and accounting."""
+    busy = Failure("transient", True, "overloaded", 503)
+    fake = FakeProvider([busy, Reply("Hello.", prompt_tokens=12, completion_tokens=3, cost_usd=0.25)])
+    sleeps = []
+    gateway = Gateway(fake_settings, tmp_path, sleep=sleeps.append, provider=fake)
+    reply = gateway.complete("writing", USER, temperature=0.2, max_tokens=50)
+    assert (reply.text, reply.model, reply.cost_usd) == ("Hello.", "fake/model", 0.25)
+    first, second = fake.requests
+    assert first == second and first.role == "writing" and first.messages == USER
+    assert first.params == {"timeout": fake_settings.llm.timeout_s, "temperature": 0.2, "max_tokens": 50}
+    assert len(sleeps) == 1
+    (line,) = lines(tmp_path)
+    assert (line["attempts"], line["reply"], line["cost_usd"]) == (2, "Hello.", 0.25)
+    assert gateway.spent_usd == 0.25 and gateway.usage["writing"].calls == 1
+    assert gateway.accounting.ledger.state().spent_usd == 0.25
+
+
+def test_a_fake_providers_refusal_is_an_aisci_error_and_its_worst_case_is_reserved(fake_settings, tmp_path):
+    fake = FakeProvider([Failure("auth", False, "bad key", 401)], worst_case_usd=0.4)
+    with pytest.raises(LLMAuthError, match=r"fake/model refused the credentials \(FAKE_API_KEY\): bad key"):
+        Gateway(fake_settings, tmp_path, budget_usd=1.0, provider=fake).complete("coding", USER)
+    assert lines(tmp_path)[0]["error_type"] == "LLMAuthError"
+    with pytest.raises(BudgetExceeded):
+        Gateway(fake_settings, tmp_path, budget_usd=0.3, provider=fake).complete("coding", USER)
+    assert len(fake.requests) == 1  # the call whose worst case does not fit was never sent
 
 
 def test_local_schemas_cap_every_string_and_list():

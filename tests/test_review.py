@@ -9,6 +9,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from fake_provider import FakeProvider
 from review_fixtures import form, reflection, reply
 
 from aisci.errors import ConfigError, LLMResponseError
@@ -146,7 +147,7 @@ def test_all_rounds_run_when_the_model_never_says_done(scripted, scripted_settin
     assert len(scripted.requests) == 4
 
 
-def test_few_shot_examples_are_earlier_turns(scripted, scripted_settings, tmp_path):
+def test_few_shot_examples_are_earlier_turns(fake_settings, tmp_path):
     (tmp_path / "ex.txt").write_text("An example paper about dropout.")
     ai_scientist_keys = {
         k.title() if k != "ethical_concerns" else "Ethical Concerns": v for k, v in form(3).items()
@@ -154,9 +155,11 @@ def test_few_shot_examples_are_earlier_turns(scripted, scripted_settings, tmp_pa
     (tmp_path / "ex.json").write_text(json.dumps(ai_scientist_keys))
     examples = load_examples([tmp_path / "ex.txt"])
     assert examples[0].review.overall == 3
-    scripted.add({"reply": reply(6)})
-    reviewed(scripted_settings, tmp_path, ensemble=1, reflections=0, examples=examples)
-    sent = scripted.requests[0]["body"]["messages"]
+    fake = FakeProvider([reply(6)])
+    config = ReviewConfig(ensemble=1, reflections=0, examples=examples)
+    few_shot = Reviewer(Gateway(fake_settings, tmp_path / "run", provider=fake), config)
+    few_shot.member(few_shot.prepare(PAPER)[0], 0)
+    (sent,) = (r.messages for r in fake.requests)
     assert [m["role"] for m in sent[:4]] == ["system", "user", "assistant", "user"]
     assert "dropout" in sent[1]["content"] and json.loads(sent[2]["content"])["overall"] == 3
     assert "Cosine schedules" in sent[3]["content"]

@@ -13,6 +13,10 @@ from aisci.errors import ConfigError
 
 SERVED_NAME = "smollm2"
 CONTEXT_TOKENS = 8192
+# Bounds for its schemas and replies: a 135M model under a grammar can otherwise run on.
+MAX_STRING = 240
+MAX_ITEMS = 3
+MAX_TOKENS = 2048
 
 _lock = threading.Lock()
 _server = None

@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 from aisci.errors import ConfigError, LLMResponseError
 from aisci.llm import Gateway
 from aisci.llm import local as local_model
-from aisci.llm.gateway import LOCAL_MAX_ITEMS, LOCAL_MAX_STRING, LOCAL_MAX_TOKENS, _litellm
 from aisci.llm.structured import schema_of
 from aisci.review import prompts
 from aisci.review.form import (
@@ -29,7 +28,7 @@ from aisci.review.form import (
 from aisci.review.paper import Paper, read_paper
 
 CHARS_PER_TOKEN = 3.5  # conservative for English prose with maths; no tokenizer download needed offline
-DEFAULT_CONTEXT_TOKENS = 32_000  # a model litellm knows nothing about
+DEFAULT_CONTEXT_TOKENS = 32_000  # a model the gateway knows nothing about
 REPLY_TOKENS = 4096
 MIN_PAPER_CHARS = 2000
 
@@ -52,7 +51,7 @@ class ReviewConfig(BaseModel):
         "of this model and set-up (aisci bench review), else 6",
     )
     temperature: float = Field(0.75, ge=0, le=2, description="sampling temperature; > 0 so reviews differ")
-    context_tokens: int | None = Field(None, gt=0, description="the model's context; default: litellm's map")
+    context_tokens: int | None = Field(None, gt=0, description="the model's context; default: the gateway's")
     examples: list[Example] = []
 
 
@@ -82,7 +81,7 @@ class Reviewer:
         self.config = config or ReviewConfig()
         self.local = gateway.target("review").local
         # The schemas the gateway checks replies against (it caps strings and lists for the local model).
-        bounds = (LOCAL_MAX_STRING, LOCAL_MAX_ITEMS) if self.local else (None, None)
+        bounds = (local_model.MAX_STRING, local_model.MAX_ITEMS) if self.local else (None, None)
         self.reflection_schema = schema_of(Reflection, *bounds)
         self.guide = prompts.form_guide(schema_of(ReviewForm, *bounds))
         self.repairs = 0
@@ -90,19 +89,13 @@ class Reviewer:
     def context_tokens(self) -> int:
         if self.config.context_tokens:
             return self.config.context_tokens
-        if self.local:
-            return local_model.CONTEXT_TOKENS
-        try:
-            info = _litellm().get_model_info(self.gateway.settings.model_for("review"))
-            return int(info.get("max_input_tokens") or DEFAULT_CONTEXT_TOKENS)
-        except Exception:
-            return DEFAULT_CONTEXT_TOKENS
+        return self.gateway.context_window("review", default=DEFAULT_CONTEXT_TOKENS)
 
     def prepare(self, paper: Paper) -> tuple[list[dict[str, str]], PaperInfo]:
         """The review messages with the paper (and examples) cut to the model's context.
 
         Room is kept for two replies: a reflection round sends the previous review back with the paper."""
-        reply_tokens = LOCAL_MAX_TOKENS if self.local else REPLY_TOKENS
+        reply_tokens = local_model.MAX_TOKENS if self.local else REPLY_TOKENS
         budget = int((self.context_tokens() - 2 * reply_tokens) * CHARS_PER_TOKEN)
         overhead = len(json.dumps(prompts.review_messages("", [], self.guide))) + len(
             json.dumps(self.reflection_schema)

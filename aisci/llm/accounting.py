@@ -1,0 +1,89 @@
+"""What calls cost and said: each call's hold on the budget ledger, the spend per role, and one transcript
+line per exchange, failed ones included."""
+
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from aisci.errors import LLMError
+from aisci.llm.ledger import Ledger, Reservation
+from aisci.llm.request import Request
+from aisci.llm.transcript import TRANSCRIPT, Transcript
+from aisci.settings import Settings
+
+
+class Completion(BaseModel):
+    role: str
+    model: str
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+
+
+class RoleUsage(BaseModel):
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, completion: Completion) -> None:
+        self.calls += 1
+        self.prompt_tokens += completion.prompt_tokens
+        self.completion_tokens += completion.completion_tokens
+        self.cost_usd += completion.cost_usd
+
+
+class Accounting:
+    """The books of one gateway: the ledger it spends from (its sweep's, for an idea folder), what it spent
+    (earlier exchanges in its transcript included), usage per role, and the transcript itself. Without a
+    run folder the ledger lives in memory and nothing is written."""
+
+    def __init__(self, settings: Settings, run_dir: Path | None) -> None:
+        self.transcript = Transcript(run_dir / TRANSCRIPT, settings.secret_values()) if run_dir else None
+        self.ledger, self.idea = Ledger.for_run(run_dir) if run_dir else (Ledger(None), None)
+        self.spent_usd = self.transcript.spent_usd() if self.transcript else 0.0
+        self.usage: dict[str, RoleUsage] = {}
+
+    def reserve(self, usd: float, budget_usd: float, idea_budget_usd: float, ttl_s: float) -> Reservation:
+        """Hold a call's worst case against the caps; raises BudgetExceeded when it cannot fit."""
+        return self.ledger.reserve(usd, budget_usd, self.idea, idea_budget_usd, ttl_s=ttl_s)
+
+    def settle(self, reservation: Reservation, completion: Completion | None) -> None:
+        """Replace the hold by what the call cost (nothing, for a call that failed) and count it."""
+        self.ledger.settle(reservation, completion.cost_usd if completion else 0.0)
+        if completion is not None:
+            self.spent_usd += completion.cost_usd
+            self.usage.setdefault(completion.role, RoleUsage()).add(completion)
+
+    def record(
+        self,
+        request: Request,
+        completion: Completion | None,
+        started: float,
+        attempts: int,
+        error: LLMError | None = None,
+    ) -> None:
+        """The exchange's transcript line: what was sent, and the reply or the error it met."""
+        if self.transcript is None:
+            return
+        record: dict[str, Any] = {
+            "ts": time.time(),
+            "role": request.role,
+            "model": completion.model if completion else request.target.model,
+            "messages": request.messages,
+            "reply": completion.text if completion else None,
+            "prompt_tokens": completion.prompt_tokens if completion else 0,
+            "completion_tokens": completion.completion_tokens if completion else 0,
+            "cost_usd": completion.cost_usd if completion else 0.0,
+            "latency_s": round(time.monotonic() - started, 4),
+            "attempts": attempts,
+        }
+        if error:
+            record["error"] = error.message
+            record["error_type"] = type(error).__name__
+            record["status"] = error.status
+        self.transcript.append(record)
