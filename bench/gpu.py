@@ -5,7 +5,8 @@ command (under 8 minutes on an H100/H200):
 
     python bench/gpu.py --out $OUT/gpu.json
 
-carrying `bench/.gpu-deps`, made once where PyPI is reachable:
+carrying `bench/.gpu-deps` (git-ignored, so a remote run names it: carry=["bench/.gpu-deps"]), made once
+where PyPI is reachable:
 
     .venv/bin/python bench/gpu.py --prepare-deps 3.11 3.12 3.13
 
@@ -157,9 +158,8 @@ class TemplateFigures:
     plot_s: float | None = None
     groups: list[str] = field(default_factory=list)
     seconds_per_group: float | None = None  # the experiment's wall-clock seconds over its result groups
-    timing: dict[str, dict[str, float]] = field(
-        default_factory=dict
-    )  # group -> declared timing metric -> mean
+    # group -> declared timing metric -> its mean in final_info.json
+    timing: dict[str, dict[str, float]] = field(default_factory=dict)
     timing_labels: dict[str, str] = field(default_factory=dict)
     gpu_busy: float | None = None  # mean utilization.gpu / 100 over the experiment's samples
     samples: int = 0
@@ -188,9 +188,15 @@ def run_template(
 
     try:
         record = run_baseline(
-            folder, workspace, smoke=smoke, backend="local", timeout_s=limit_s, gpus=gpus, force=True,
+            folder,
+            workspace,
+            smoke=smoke,
+            backend="local",
+            timeout_s=limit_s,
+            gpus=gpus,
+            force=True,
             on_stage=on_stage,
-        )  # fmt: skip
+        )
     except AisciError as exc:
         figures.message = exc.message
         if not (dest / RECORD).is_file() or (dest / RECORD).stat().st_mtime < started:
@@ -232,7 +238,7 @@ def cuda_in_sandbox(gpus: list[int]) -> str:
         )
     if result.status != "ok":
         return f"no torch in the sandbox ({result.status}: {result.stderr_tail.strip().splitlines()[-1:]})"
-    return result.stdout_tail.strip().splitlines()[-1]
+    return (result.stdout_tail.strip().splitlines() or ["nothing printed"])[-1]
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -271,7 +277,11 @@ def main() -> int:
     parser.add_argument("--limit-s", type=float, default=240.0, help="wall-clock limit of each experiment")
     parser.add_argument("--budget-s", type=float, default=450.0, help="wall-clock limit of the whole check")
     parser.add_argument("--gpu", type=int, default=0, help="device id given to the sandbox and sampled")
-    parser.add_argument("--workspace", type=Path, help="where the baselines go (default: a new temp folder)")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        help="where the baselines go (default: baselines/ beside --out, else a temp folder)",
+    )
     parser.add_argument("--smoke", action="store_true", help="AISCI_SMOKE=1 settings; a CPU is accepted")
     parser.add_argument("--prepare-deps", nargs="+", metavar="PYTHON", help="make bench/.gpu-deps and stop")
     args = parser.parse_args()
@@ -298,9 +308,16 @@ def main() -> int:
     device = cuda_in_sandbox(gpus)
     print(f"torch in the local sandbox with CUDA_VISIBLE_DEVICES={args.gpu}: {device}")
     if device.startswith("no torch") or (device == "cpu" and not args.smoke):
+        host = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
+        print(f"torch on the host, with its own environment: {host.stdout.strip() or host.stderr.strip()}")
         print("a full-size check needs CUDA inside the sandbox; see above", file=sys.stderr)
         return 1
-    workspace = args.workspace or Path(tempfile.mkdtemp(prefix="aisci-gpu-"))
+    if args.workspace:
+        workspace = args.workspace
+    elif args.out:
+        workspace = args.out.parent / "baselines"
+    else:
+        workspace = Path(tempfile.mkdtemp(prefix="aisci-gpu-"))
     rows: list[TemplateFigures] = []
     with GpuSampler(args.gpu) as sampler:
         time.sleep(1.5)  # an idle sample or two before the first run
