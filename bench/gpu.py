@@ -76,6 +76,8 @@ def prepare_deps(versions: list[str]) -> None:
 
 def use_repo() -> str:
     """Put the repo, and the carried pydantic for this Python if there is one, on sys.path; say which."""
+    if sys.version_info < (3, 11):  # noqa: UP036 (the host's Python, whatever it is)
+        raise SystemExit(f"aisci needs Python 3.11 or later; this is {platform.python_version()}")
     sys.path.insert(0, str(ROOT))
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     carried = deps_dir(python)
@@ -310,8 +312,11 @@ def main() -> int:
     print(f"torch in the local sandbox with CUDA_VISIBLE_DEVICES={args.gpu}: {device}")
     if device.startswith("no torch") or (device == "cpu" and not args.smoke):
         host = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
-        print(f"torch on the host, with its own environment: {host.stdout.strip() or host.stderr.strip()}")
-        print("a full-size check needs CUDA inside the sandbox; see above", file=sys.stderr)
+        seen = (host.stdout.strip() or host.stderr.strip()).splitlines()[-1:]
+        print(f"torch on the host, with its own environment: {' '.join(seen)}")
+        print(
+            "the check needs torch in the sandbox, and CUDA there for full size; see above", file=sys.stderr
+        )
         return 1
     if args.workspace:
         workspace = args.workspace

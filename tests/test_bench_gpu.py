@@ -116,7 +116,7 @@ def test_budget_skips_what_it_cannot_fit_and_full_size_needs_cuda(tmp_path: Path
     assert not (tmp_path / "ws").exists()
 
     full = bench(tmp_path, "--templates", str(folder))
-    assert full.returncode == 1 and "needs CUDA inside the sandbox" in full.stderr
+    assert full.returncode == 1 and "and CUDA there for full size" in full.stderr
 
 
 def test_runner_imports_nothing_a_bare_gpu_host_lacks() -> None:
