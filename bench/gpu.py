@@ -173,9 +173,9 @@ def run_template(
     name: str, workspace: Path, limit_s: float, gpus: list[int], smoke: bool, sampler: GpuSampler
 ) -> TemplateFigures:
     """The template's baseline (experiment, then plot.py), as `aisci template baseline --backend local`."""
-    from aisci.baseline import RECORD, RUN, BaselineRecord, baseline_dir, run_baseline
     from aisci.errors import AisciError
     from aisci.sandbox import read_final_info
+    from aisci.template_baseline import RECORD, RUN, BaselineRecord, baseline_dir, run_baseline
     from aisci.templates import datasets, load_spec, resolve
 
     folder = resolve(name)
@@ -305,7 +305,7 @@ def main() -> int:
     if not shutil.which("nvidia-smi"):
         print("nvidia-smi: not found, so no GPU samples")
     warnings.filterwarnings("ignore", message="local sandbox backend")
-    from aisci.baseline import hardware
+    from aisci.template_baseline import hardware
 
     gpus = [args.gpu]
     device = cuda_in_sandbox(gpus)

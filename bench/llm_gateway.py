@@ -35,7 +35,8 @@ def overhead(calls: int) -> None:
     reply = "Diffusion models learn to reverse a noising process. " * 4
     with ScriptedServer([{"reply": reply}]) as server, tempfile.TemporaryDirectory() as run_dir:
         settings = Settings(models=RoleModels(default="openai/scripted"), llm=LLMOptions(api_base=server.url))
-        gateway = Gateway(settings, Path(run_dir))
+        gateway = Gateway(settings, Path(run_dir) / "uncapped", budget_usd=0.0)
+        capped = Gateway(settings, Path(run_dir) / "capped")  # the default $10 budget: the file ledger
 
         def bare() -> None:
             litellm.completion(
@@ -51,11 +52,15 @@ def overhead(calls: int) -> None:
         def through_gateway() -> None:
             gateway.complete("writing", MESSAGES)
 
+        def through_capped() -> None:
+            capped.complete("writing", MESSAGES)
+
         for _ in range(10):  # warm up connections and litellm's caches
             bare()
             through_gateway()
-        timings: dict[str, list[float]] = {"bare": [], "gateway": []}
-        paths = [("bare", bare), ("gateway", through_gateway)]
+            through_capped()
+        timings: dict[str, list[float]] = {"bare": [], "gateway": [], "capped": []}
+        paths = [("bare", bare), ("gateway", through_gateway), ("capped", through_capped)]
         for _ in range(calls):
             random.shuffle(paths)  # neither path always follows the other
             for name, call in paths:
@@ -65,10 +70,15 @@ def overhead(calls: int) -> None:
         own_s = own_time(litellm, gateway, server.url)
     bare_ms = statistics.median(timings["bare"]) * 1000
     gateway_ms = statistics.median(timings["gateway"]) * 1000
+    capped_ms = statistics.median(timings["capped"]) * 1000
     print(f"calls per path:            {calls}")
     print(f"bare litellm median:       {bare_ms:.2f} ms")
-    print(f"gateway median:            {gateway_ms:.2f} ms")
+    print(f"gateway median:            {gateway_ms:.2f} ms (no budget: no ledger)")
     print(f"median ratio gateway/bare: {gateway_ms / bare_ms:.3f}  (goal <= 1.05)")
+    print(
+        f"with a budget:             {capped_ms:.2f} ms, ratio {capped_ms / bare_ms:.3f}; the ledger's "
+        f"lock and two writes add {capped_ms - gateway_ms:.2f} ms a call"
+    )
     share = own_s * 1000 / bare_ms
     print(f"gateway's own code:        {own_s * 1e6:.0f} us per call = {share:.2%} of a bare call")
 

@@ -127,7 +127,7 @@ def test_runner_imports_nothing_a_bare_gpu_host_lacks() -> None:
         import runpy
         bench = runpy.run_path({str(SCRIPT)!r})
         bench["use_repo"]()
-        import aisci.baseline, aisci.sandbox, aisci.sandbox.local, aisci.templates
+        import aisci.template_baseline, aisci.sandbox, aisci.sandbox.local, aisci.templates
         new = {{m.split(".")[0] for m in set(sys.modules) - before}} - set(sys.stdlib_module_names)
         new = {{m for m in new if not m.startswith("_sysconfigdata")}}  # the platform's stdlib build data
         print(sorted(new - {{"aisci", "pydantic", "pydantic_core", "typing_extensions", "annotated_types",

@@ -291,6 +291,31 @@ def test_a_fake_providers_refusal_is_an_aisci_error_and_its_worst_case_is_reserv
     assert len(fake.requests) == 1  # the call whose worst case does not fit was never sent
 
 
+def test_a_timed_out_attempt_counts_at_its_worst_case_and_a_refused_one_at_nothing(fake_settings, tmp_path):
+    """The provider took a timed-out request and may have billed it; a refused one it did not."""
+    timeout = Failure("transient", True, "timed out", answered=False)
+    refused = Failure("rejected", False, "bad request", 400)
+    fake = FakeProvider([timeout, Reply("ok", cost_usd=0.01), refused], worst_case_usd=0.1)
+    gateway = Gateway(fake_settings, tmp_path, budget_usd=1.0, sleep=lambda _: None, provider=fake)
+    gateway.complete("coding", USER)
+    assert gateway.accounting.ledger.state().spent_usd == pytest.approx(0.11)
+    with pytest.raises(LLMRequestError):
+        gateway.complete("coding", USER)
+    assert gateway.accounting.ledger.state().spent_usd == pytest.approx(0.11)
+
+
+def test_without_a_budget_no_ledger_is_written(fake_settings, tmp_path):
+    """Nothing to hold against, so no lock and no file: a capped run later rebuilds it from the transcript."""
+    gateway = Gateway(
+        fake_settings, tmp_path, budget_usd=0.0, provider=FakeProvider([Reply("ok", cost_usd=0.2)])
+    )
+    gateway.complete("coding", USER)
+    assert not (tmp_path / "ledger.json").exists()
+    capped = Gateway(fake_settings, tmp_path, budget_usd=0.25, provider=FakeProvider([], worst_case_usd=0.1))
+    with pytest.raises(BudgetExceeded, match=r"spent \$0.2000 of its \$0.25 budget"):
+        capped.complete("coding", USER)
+
+
 def test_local_schemas_cap_every_string_and_list():
     schema = schema_of(Verdict, max_string=300, max_items=5)
     props = schema["properties"]

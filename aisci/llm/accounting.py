@@ -48,13 +48,26 @@ class Accounting:
         self.spent_usd = self.transcript.spent_usd() if self.transcript else 0.0
         self.usage: dict[str, RoleUsage] = {}
 
-    def reserve(self, usd: float, budget_usd: float, idea_budget_usd: float, ttl_s: float) -> Reservation:
-        """Hold a call's worst case against the caps; raises BudgetExceeded when it cannot fit."""
+    def reserve(
+        self, usd: float, budget_usd: float, idea_budget_usd: float, ttl_s: float
+    ) -> Reservation | None:
+        """Hold a call's worst case against the caps; raises BudgetExceeded when it cannot fit. With no cap
+        there is nothing to hold (None), and no lock to take."""
+        if not budget_usd and not (self.idea and idea_budget_usd):
+            return None
         return self.ledger.reserve(usd, budget_usd, self.idea, idea_budget_usd, ttl_s=ttl_s)
 
-    def settle(self, reservation: Reservation, completion: Completion | None) -> None:
-        """Replace the hold by what the call cost (nothing, for a call that failed) and count it."""
-        self.ledger.settle(reservation, completion.cost_usd if completion else 0.0)
+    def settle(
+        self, reservation: Reservation | None, completion: Completion | None, unanswered_usd: float = 0.0
+    ) -> None:
+        """Replace the hold by what the call cost, and count it. A refused call costs nothing; attempts the
+        provider received but never answered (timeouts) count at their worst case, `unanswered_usd`, since
+        it may have billed them."""
+        cost = (completion.cost_usd if completion else 0.0) + unanswered_usd
+        if reservation is None:
+            self.ledger.add(self.idea, cost)
+        else:
+            self.ledger.settle(reservation, cost)
         if completion is not None:
             self.spent_usd += completion.cost_usd
             self.usage.setdefault(completion.role, RoleUsage()).add(completion)

@@ -11,6 +11,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +38,15 @@ T = TypeVar("T", bound=BaseModel)
 
 MAX_BACKOFF_S = 60.0
 DEFAULT_CONTEXT_TOKENS = 8192  # a model the provider does not know: assume a small window, not a large one
+
+
+@dataclass
+class Sent:
+    """How one call's attempts ended, for its settlement: the completion, if any, and how many attempts the
+    provider took without answering."""
+
+    completion: Completion | None = None
+    unanswered: int = 0
 
 
 class Gateway:
@@ -109,21 +119,20 @@ class Gateway:
             max_tokens=max_tokens,
             response_format=response_format,
         )
+        worst_usd = self.provider.worst_case_usd(call)
         reservation = self.accounting.reserve(
-            self.provider.worst_case_usd(call),
-            self.budget_usd,
-            self.settings.idea_budget_usd,
-            ttl_s=self._longest_call_s(),
+            worst_usd, self.budget_usd, self.settings.idea_budget_usd, ttl_s=self._longest_call_s()
         )
-        completion = None
+        sent = Sent()
         try:
-            completion = self._send(call)
+            completion = self._send(call, sent)
         finally:
-            self.accounting.settle(reservation, completion)
+            self.accounting.settle(reservation, sent.completion, sent.unanswered * worst_usd)
         return completion
 
-    def _send(self, call: Request) -> Completion:
-        """The request with its retries, recorded in the transcript; a failure is raised as an aisci error."""
+    def _send(self, call: Request, sent: Sent) -> Completion:
+        """The request with its retries, recorded in the transcript; a failure is raised as an aisci error.
+        `sent` keeps what the books need however it ends: the completion, and the unanswered attempts."""
         started = time.monotonic()
         attempts = 0
         while True:
@@ -133,6 +142,7 @@ class Gateway:
                 break
             except Exception as exc:
                 failure = self.provider.failure(exc)
+                sent.unanswered += not failure.answered
                 if failure.retry and attempts <= self.settings.llm.max_retries:
                     delay = (
                         self.settings.llm.retry_base_delay_s * 2 ** (attempts - 1) * random.uniform(0.5, 1.5)
@@ -144,7 +154,7 @@ class Gateway:
                 self.accounting.record(call, None, started, attempts, error=error)
                 raise error from None
 
-        completion = Completion(
+        sent.completion = Completion(
             role=call.role,
             model=self.settings.model_for(call.role),
             text=reply.text,
@@ -153,8 +163,8 @@ class Gateway:
             cost_usd=reply.cost_usd,
             latency_s=time.monotonic() - started,
         )
-        self.accounting.record(call, completion, started, attempts)
-        return completion
+        self.accounting.record(call, sent.completion, started, attempts)
+        return sent.completion
 
     def _error(self, failure: Failure, call: Request, attempts: int) -> LLMError:
         """The aisci error for a failed call: one line saying what went wrong, and a hint."""

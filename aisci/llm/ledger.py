@@ -117,6 +117,14 @@ class Ledger:
                     return reservation
             self._sleep(POLL_S)
 
+    def add(self, idea: str | None, cost_usd: float) -> None:
+        """Spend made with no cap to hold against. Only a ledger already on disk records it: without one, a
+        capped run later rebuilds the ledger from the transcripts, which hold every call."""
+        if self.folder is not None and not (self.folder / LEDGER).exists():
+            return
+        with self._locked() as state:
+            state.add(idea, cost_usd)
+
     def settle(self, reservation: Reservation, cost_usd: float) -> None:
         """Replace the reservation by what the call really cost."""
         with self._locked() as state:

@@ -91,7 +91,7 @@ class LiteLLMProvider:
             kind = "rejected"
         else:
             kind = "transient" if retry else "other"
-        return Failure(kind, retry, cause, status)
+        return Failure(kind, retry, cause, status, answered=not isinstance(exc, litellm.Timeout))
 
     def worst_case_usd(self, request: Request) -> float:
         target = request.target

@@ -25,7 +25,8 @@ FailureKind = Literal["too_large", "auth", "not_found", "rejected", "transient",
 class Failure:
     """A provider's exception in the gateway's terms, from which it words the error for the user.
 
-    `retry`: another attempt may work (rate limit, timeout, lost connection, 5xx). `window` and
+    `retry`: another attempt may work (rate limit, timeout, lost connection, 5xx). `answered`: False when
+    the provider took the request and never answered (a timeout), so it may have billed it. `window` and
     `prompt_tokens` are the numbers a too-large error states, where it states them."""
 
     kind: FailureKind
@@ -34,6 +35,7 @@ class Failure:
     status: int | None = None
     window: int | None = None
     prompt_tokens: int | None = None
+    answered: bool = True
 
 
 class Provider(Protocol):
