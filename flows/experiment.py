@@ -103,9 +103,3 @@ def _run_with_attempts(folder: Path, run: int, limits: Limits, rows: list[dict])
         )
         return outcome.status
     return "failed"
-
-
-if __name__ == "__main__":
-    import sys
-
-    run_experiments(sys.argv[1])

@@ -105,9 +105,3 @@ def outcome_markdown(idea: Idea, result: IdeaResult, experiments: ExperimentSumm
     lines.append("### Figures")
     lines += [image(folder / "figures" / name, name) for name in experiments.figures] or ["none"]
     return "\n\n".join(lines)
-
-
-if __name__ == "__main__":
-    import sys
-
-    idea_flow(sys.argv[1])

@@ -56,7 +56,3 @@ def ideation_flow(
     running = sum(s.run for s in sweep.ideas)
     print(f"sweep {sweep_id}: {running} of {len(sweep.ideas)} ideas go on to experiments")
     return sweep
-
-
-if __name__ == "__main__":
-    ideation_flow(template="2d_diffusion")

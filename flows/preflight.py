@@ -13,7 +13,3 @@ def preflight_flow() -> list[Check]:
     for check in checks:
         print(f"{check.status:>4} {check.name}: {check.detail}")
     return checks
-
-
-if __name__ == "__main__":
-    preflight_flow()

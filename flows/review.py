@@ -71,9 +71,3 @@ def publish_bench(report: BenchReport) -> None:
             f"{report.repairs} repair rounds over {report.papers - report.failed} reviews."
         ),
     )
-
-
-if __name__ == "__main__":
-    import sys
-
-    print(review_flow(Path(sys.argv[1])).model_dump_json(indent=2))

@@ -173,9 +173,3 @@ def mean_rate(outcomes: list[IdeaOutcome]) -> float | None:
 
 def _percent(rate: float | None) -> str:
     return f"{100 * rate:.0f}%" if rate is not None else ""
-
-
-if __name__ == "__main__":
-    import sys
-
-    sweep_flow(sys.argv[1])

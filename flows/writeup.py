@@ -45,9 +45,3 @@ def write_up(
         description="Problems and warnings left in the paper.",
     )
     return report
-
-
-if __name__ == "__main__":
-    import sys
-
-    writeup_flow(Path(sys.argv[1]))
