@@ -49,9 +49,8 @@ class Needs(BaseModel):
     call_models: bool = False  # a tiny call per model; else only what can fail before a call is sent
 
 
-Stage = Literal["llm", "ideas", "experiment", "write", "review", "idea", "sweep"]
+Stage = Literal["ideas", "experiment", "write", "review", "idea", "sweep"]
 STAGES: dict[str, Needs] = {
-    "llm": Needs(roles=("ideation",), tools=(), sandbox=False, literature=False),
     "ideas": Needs(roles=("ideation",), tools=(), sandbox=False),
     "experiment": Needs(roles=("coding",), tools=(), literature=False),
     "write": Needs(roles=("writing",), sandbox=False),

@@ -19,21 +19,19 @@ def llm(
 ) -> None:
     """Send one prompt through the gateway and print the reply, tokens and cost.
 
-    The exchange is appended to <workspace>/llm/transcript.jsonl."""
+    The model's provider and key are checked before the call is sent; the exchange is appended to <workspace>/llm/transcript.jsonl."""
     import json
 
     from rich.console import Console
 
     from aisci.errors import ConfigError
     from aisci.llm import Gateway
-    from aisci.preflight import preflight
 
     settings = settings_for(workspace)
     if model:
         settings = settings.model_copy(
             update={"models": settings.models.model_copy(update={"ideation": model})}
         )
-    preflight(settings, "llm")
     gateway = Gateway(settings, run_dir=settings.workspace / "llm")
     messages = [{"role": "user", "content": prompt}]
     if json_schema:
