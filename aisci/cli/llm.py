@@ -19,7 +19,8 @@ def llm(
 ) -> None:
     """Send one prompt through the gateway and print the reply, tokens and cost.
 
-    The model's provider and key are checked before the call is sent; the exchange is appended to <workspace>/llm/transcript.jsonl."""
+    The model's provider and key are checked before the call is sent; the exchange is appended to
+    <workspace>/llm/transcript.jsonl."""
     import json
 
     from rich.console import Console
