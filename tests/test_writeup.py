@@ -9,7 +9,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from writeup_fixture import DDPM, IMPROVED, SCHEDULES, finished_idea, script, search
+from writeup_fixture import DDPM, IMPROVED, SCHEDULES, SECTION_TEXT, finished_idea, script, search
 
 from aisci.errors import ConfigError
 from aisci.llm import Gateway
@@ -25,6 +25,7 @@ from aisci.writeup.citations import (
 )
 from aisci.writeup.paper import Layout, Section, load_context
 from aisci.writeup.results import TableLayout, load_results
+from aisci.writeup.sections import SMALL_SECTION_TOKENS
 
 
 def pdf_text(pdf: Path) -> str:
@@ -112,6 +113,27 @@ def test_whole_writeup_repairs_latex_and_claims(idea, scripted):
     assert "raises" not in text and "lower loss than the baseline" in text
     saved = json.loads((idea / "build_report.json").read_text())
     assert saved["ok"] is True and any("0.2222" in line for line in saved["warnings"])
+
+
+def test_a_small_model_writes_each_section_once_briefly_and_is_asked_no_fixes(idea, scripted, aisci_env):
+    aisci_env(AISCI_LLM__WEAK_MODELS='["openai/scripted"]')
+    stubborn = "Overall, Run 1 reaches a loss of 0.2222, a clear gain."
+    drafts = {**SECTION_TEXT, "Conclusion": stubborn}
+    scripted.add(
+        *({"contains": f"Write the {title} section", "reply": text} for title, text in drafts.items()),
+        *script(),
+    )
+    before = len(scripted.requests)
+    report = write_paper(idea, get_settings(), WriteupOptions(fix_rounds=2), search=search)
+
+    sent = [r["body"] for r in scripted.requests[before:]]
+    sections = [body for body in sent if "Write the" in body["messages"][-1]["content"]]
+    assert len(sections) == len(drafts) and {b["max_tokens"] for b in sections} == {SMALL_SECTION_TOKENS}
+    for request in ("Critique your", "These statements disagree", "section below has problems"):
+        assert not any(request in json.dumps(body) for body in sent)
+    assert len(report.rounds) == 1 and report.ok  # built right the first time: nothing left to change
+    assert [c.sentence for c in report.claims_remaining] == [stubborn]  # checked, reported, not argued
+    assert report.unresolved_citations == ["fake2099missing"]  # dropped at once, never handed back
 
 
 def test_our_table_running_off_the_page_is_narrowed_without_the_model(idea, scripted):

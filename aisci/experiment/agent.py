@@ -23,7 +23,7 @@ from aisci.experiment.params import PARAMS_FILE, ParamSetting, settings_of, step
 from aisci.files import write_json
 from aisci.llm import Gateway
 from aisci.sandbox import SandboxResult, read_output_file, run_sandboxed
-from aisci.settings import LOCAL_MODEL, Settings
+from aisci.settings import Settings
 from aisci.templates import final_info_problems, load_spec, parameters_text, settings_label
 
 MAX_PNG_BYTES = 32 << 20
@@ -155,8 +155,7 @@ class ExperimentAgent:
         return not self.weak() and folder.failure_count(self.idea_dir, EDIT_FAILURES) < EDIT_FALLBACK
 
     def weak(self) -> bool:
-        model = self.settings.model_for("coding")
-        return model == LOCAL_MODEL or model in self.settings.llm.weak_models
+        return self.settings.weak("coding")
 
     def _failed(self, run: int, attempt: int, status: str, message: str, reply: str = "") -> Attempt:
         record = Attempt.model_validate(

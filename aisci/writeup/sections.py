@@ -1,5 +1,8 @@
 """Writing one section: a draft from its own guidance, one self-critique round, the claim check with one fix
-round; and the compile-fix round that hands a section its LaTeX errors with the offending lines."""
+round; and the compile-fix round that hands a section its LaTeX errors with the offending lines.
+
+A small model writes each section once, briefly: it cannot act on a critique or a fix request, and each
+token costs it seconds on a CPU, so those rounds would only make the paper longer and later."""
 
 import json
 import re
@@ -22,6 +25,7 @@ SYSTEM = (
     "(lower, higher, improves) must agree with them."
 )
 SECTION_MAX_TOKENS = 4096
+SMALL_SECTION_TOKENS = 300  # about a third of a page: eight sections, figures and tables keep within 8 pages
 PROMPT_MARGIN_TOKENS = 700  # the system prompt, the task line and the critique request
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
 _FLOAT = re.compile(r"\\begin\{(table\*?|tabular\*?|figure\*?)\}.*?\\end\{\1\}", re.DOTALL)
@@ -66,10 +70,10 @@ def _table_lines(context: PaperContext) -> str:
 class Budget:
     """Keeps a prompt within the model's context window: parts shrink, least needed first."""
 
-    def __init__(self, gateway: Gateway, role: str = "writing") -> None:
+    def __init__(self, gateway: Gateway, role: str = "writing", max_tokens: int = SECTION_MAX_TOKENS) -> None:
         self.gateway, self.role = gateway, role
         window = gateway.context_window(role)
-        self.max_tokens = min(SECTION_MAX_TOKENS, window // 8)
+        self.max_tokens = min(max_tokens, window // 8)
         self.tokens = window - 2 * self.max_tokens - PROMPT_MARGIN_TOKENS
 
     def shrink(self, prompt_tokens: int | None, window: int | None) -> None:
@@ -162,10 +166,16 @@ def _ask(
 
 
 def write_section(
-    gateway: Gateway, context: PaperContext, name: str, bib: Bibliography, done: dict[str, Section]
+    gateway: Gateway,
+    context: PaperContext,
+    name: str,
+    bib: Bibliography,
+    done: dict[str, Section],
+    small: bool = False,
 ) -> Section:
+    """The section's LaTeX body; `small` (a small model): the first draft, short, with no further round."""
     spec = SPECS[name]
-    budget = Budget(gateway)
+    budget = Budget(gateway, max_tokens=SMALL_SECTION_TOKENS if small else SECTION_MAX_TOKENS)
     ask = _ask(context, bib, done, name, budget)
     try:
         draft = gateway.complete("writing", ask, max_tokens=budget.max_tokens).text
@@ -173,21 +183,24 @@ def write_section(
         budget.shrink(exc.prompt_tokens, exc.window)
         ask = _ask(context, bib, done, name, budget)
         draft = gateway.complete("writing", ask, max_tokens=budget.max_tokens).text
-    critique = [
-        *ask,
-        {"role": "assistant", "content": draft},
-        {
-            "role": "user",
-            "content": f"Critique your {spec.title} draft: does it follow the guidance ({spec.guidance}) "
-            "Is every number in the facts and every comparison the right way round? Is anything repeated "
-            "from earlier sections, vague, or unsupported? Then reply with the improved section only.",
-        },
-    ]
-    reply = gateway.complete("writing", critique, max_tokens=budget.max_tokens).text
+    reply = draft
+    if not small:
+        critique = [
+            *ask,
+            {"role": "assistant", "content": draft},
+            {
+                "role": "user",
+                "content": f"Critique your {spec.title} draft: does it follow the guidance ({spec.guidance}) "
+                "Is every number in the facts and every comparison the right way round? Is anything "
+                "repeated from earlier sections, vague, or unsupported? Then reply with the improved section "
+                "only.",
+            },
+        ]
+        reply = gateway.complete("writing", critique, max_tokens=budget.max_tokens).text
     latex, tables = clean(reply)
     check = check_claims(latex, context.results, set(context.known_numbers))
     checked = check.checked
-    if check.mismatches:
+    if check.mismatches and not small:
         problems = "\n".join(f'- "{c.sentence}": {c.problem}' for c in check.mismatches)
         fix = [
             *ask,
