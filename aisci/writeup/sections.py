@@ -1,11 +1,13 @@
 """Writing one section: a draft from its own guidance, one self-critique round, the claim check with one fix
 round; and the compile-fix round that hands a section its LaTeX errors with the offending lines.
 
-A small model writes each section once, briefly: it cannot act on a critique or a fix request, and each
-token costs it seconds on a CPU, so those rounds would only make the paper longer and later."""
+A small model writes each section once, briefly, and its reply is set as prose: it cannot act on a critique
+or a fix request, and each token costs it seconds on a CPU, so those rounds would only make the paper longer
+and later, and one stray `#` of its text would otherwise stop the build for good."""
 
 import json
 import re
+import unicodedata
 
 from aisci.errors import LLMContextError
 from aisci.llm import Gateway
@@ -30,6 +32,23 @@ PROMPT_MARGIN_TOKENS = 700  # the system prompt, the task line and the critique 
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
 _FLOAT = re.compile(r"\\begin\{(table\*?|tabular\*?|figure\*?)\}.*?\\end\{\1\}", re.DOTALL)
 _GRAPHICS = re.compile(r"\\includegraphics(?:\[[^\]]*\])?\{[^}]*\}")
+_KEPT = re.compile(r"(~?\\(?:citep|citet|cite|ref|autoref|cref|Cref|eqref)\{[^{}\\]*\})")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_PROSE_ESCAPES = str.maketrans(
+    {
+        "&": r"\&",
+        "%": r"\%",
+        "$": r"\$",
+        "#": r"\#",
+        "_": r"\_\allowbreak{}",
+        "/": r"/\allowbreak{}",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\textasciitilde{}",
+        "^": r"\^{}",
+        "\\": r"\textbackslash{}",
+    }
+)
 _WRAPPER = re.compile(
     r"\\(?:section|begin\{abstract\}|end\{abstract\}|begin\{document\}|end\{document\})\*?"
     r"(?:\{[^}]*\})?"
@@ -46,6 +65,18 @@ def clean(reply: str) -> tuple[str, int]:
     text, floats = _FLOAT.subn("", text)
     text = _GRAPHICS.sub("", text)
     return text.strip(), floats
+
+
+def as_prose(text: str) -> str:
+    """A small model's section as plain prose that always compiles: LaTeX's special characters escaped except
+    in its \\cite and \\ref commands, ASCII only, long names breakable, cut after its last whole sentence
+    (its reply stops at the token cap, often mid-sentence)."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = _CONTROL.sub("", text).rstrip()
+    if not text.endswith((".", "!", "?")) and (end := max(text.rfind(". "), text.rfind(".\n"))) > 0:
+        text = text[: end + 1]
+    parts = _KEPT.split(text)  # prose, command, prose, ...
+    return "".join(part if i % 2 else part.translate(_PROSE_ESCAPES) for i, part in enumerate(parts))
 
 
 def _figure_lines(context: PaperContext) -> str:
@@ -198,6 +229,8 @@ def write_section(
         ]
         reply = gateway.complete("writing", critique, max_tokens=budget.max_tokens).text
     latex, tables = clean(reply)
+    if small:
+        latex = as_prose(latex)
     check = check_claims(latex, context.results, set(context.known_numbers))
     checked = check.checked
     if check.mismatches and not small:
