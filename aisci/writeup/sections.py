@@ -27,7 +27,7 @@ SYSTEM = (
     "(lower, higher, improves) must agree with them."
 )
 SECTION_MAX_TOKENS = 4096
-SMALL_SECTION_TOKENS = 300  # about a third of a page: eight sections, figures and tables keep within 8 pages
+SMALL_SECTION_TOKENS = 200  # a short paragraph: eight of them, the figures and the tables fill about 4 pages
 PROMPT_MARGIN_TOKENS = 700  # the system prompt, the task line and the critique request
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
 _FLOAT = re.compile(r"\\begin\{(table\*?|tabular\*?|figure\*?)\}.*?\\end\{\1\}", re.DOTALL)
