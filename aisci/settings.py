@@ -59,7 +59,9 @@ class LLMOptions(BaseModel):
         "auto", description="schema: provider JSON-schema mode; prompt: parse the reply; auto: ask litellm"
     )
     weak_models: list[str] = Field(
-        [], description="models offered only parameter settings, never code edits (the embedded model always)"
+        [],
+        description="small models (the embedded one always): parameter settings instead of code edits, "
+        "short one-pass paper sections",
     )
 
 
@@ -141,6 +143,12 @@ class Settings(BaseSettings):
         keys = [s.get_secret_value() for s in (self.llm.api_key, self.s2_api_key) if s is not None]
         urls = (self.llm.api_base, self.storage_url, self.prefect.api_url)
         return keys + [p for p in map(url_password, filter(None, urls)) if p]
+
+    def weak(self, role: Role) -> bool:
+        """The role's model is small (the embedded one, or one in `llm.weak_models`): each stage asks it only
+        what it can do; it cannot act on critique or fix requests, and each token costs seconds on a CPU."""
+        model = self.model_for(role)
+        return model == LOCAL_MODEL or model in self.llm.weak_models
 
     def model_for(self, role: Role) -> str:
         """The litellm model string a role uses."""

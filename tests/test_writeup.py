@@ -9,7 +9,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from writeup_fixture import DDPM, IMPROVED, SCHEDULES, finished_idea, script, search
+from writeup_fixture import DDPM, IMPROVED, SCHEDULES, SECTION_TEXT, finished_idea, script, search
 
 from aisci.errors import ConfigError
 from aisci.llm import Gateway
@@ -25,6 +25,7 @@ from aisci.writeup.citations import (
 )
 from aisci.writeup.paper import Layout, Section, load_context
 from aisci.writeup.results import TableLayout, load_results
+from aisci.writeup.sections import SMALL_SECTION_TOKENS, as_prose
 
 
 def pdf_text(pdf: Path) -> str:
@@ -112,6 +113,38 @@ def test_whole_writeup_repairs_latex_and_claims(idea, scripted):
     assert "raises" not in text and "lower loss than the baseline" in text
     saved = json.loads((idea / "build_report.json").read_text())
     assert saved["ok"] is True and any("0.2222" in line for line in saved["warnings"])
+
+
+def test_a_small_model_writes_each_section_once_briefly_and_is_asked_no_fixes(idea, scripted, aisci_env):
+    aisci_env(AISCI_LLM__WEAK_MODELS='["openai/scripted"]')
+    stubborn = "Overall, Run 1 reaches a loss of 0.2222, a clear gain."
+    stray = "## Method\nOur runs_x & $y$ in % use \\textbf{z}, a café as \\citet{nichol2021improved} do. An"
+    drafts = {**SECTION_TEXT, "Method": stray, "Conclusion": stubborn}
+    scripted.add(
+        *({"contains": f"Write the {title} section", "reply": text} for title, text in drafts.items()),
+        *script(),
+    )
+    before = len(scripted.requests)
+    report = write_paper(idea, get_settings(), WriteupOptions(fix_rounds=2), search=search)
+
+    sent = [r["body"] for r in scripted.requests[before:]]
+    sections = [body for body in sent if "Write the" in body["messages"][-1]["content"]]
+    assert len(sections) == len(drafts) and {b["max_tokens"] for b in sections} == {SMALL_SECTION_TOKENS}
+    for request in ("Critique your", "These statements disagree", "section below has problems"):
+        assert not any(request in json.dumps(body) for body in sent)
+    assert len(report.rounds) == 1 and report.ok  # built right the first time: nothing left to change
+    assert [c.sentence for c in report.claims_remaining] == [stubborn]  # checked, reported, not argued
+    assert report.unresolved_citations == ["fake2099missing"]  # dropped at once, never handed back
+    text = pdf_text(idea / "paper.pdf")  # its text set as prose, cut after its last whole sentence
+    assert "## Method Our runs_x & $y$ in % use \\textbf{z}, a cafe as Nichol and Dhariwal [2021] do." in text
+    assert "do. An" not in text
+
+
+def test_a_small_models_prose_keeps_only_its_citations_and_references():
+    assert as_prose("See Table~\\ref{tab:r}, \\citep{a_b} and x_y/z.\n\n\\emph{#1} ^ \x07ok. Then") == (
+        "See Table~\\ref{tab:r}, \\citep{a_b} and x\\_\\allowbreak{}y/\\allowbreak{}z.\n\n"
+        "\\textbackslash{}emph\\{\\#1\\} \\^{} ok."
+    )
 
 
 def test_our_table_running_off_the_page_is_narrowed_without_the_model(idea, scripted):

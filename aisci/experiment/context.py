@@ -12,7 +12,7 @@ from aisci.errors import ConfigError
 from aisci.experiment import folder
 from aisci.llm import Gateway
 from aisci.sandbox import SandboxResult, run_sandboxed
-from aisci.settings import LOCAL_MODEL, Role, Settings
+from aisci.settings import Role, Settings
 from aisci.templates import load_spec
 
 
@@ -58,8 +58,7 @@ class ExperimentContext:
     def weak(self) -> bool:
         """The coding model cannot be trusted with code edits: the embedded one, or one named in
         `llm.weak_models`."""
-        model = self.settings.model_for("coding")
-        return model == LOCAL_MODEL or model in self.settings.llm.weak_models
+        return self.settings.weak("coding")
 
     def sandbox(self, argv: list[str], out: Path) -> SandboxResult:
         return run_sandboxed(

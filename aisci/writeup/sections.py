@@ -1,8 +1,13 @@
 """Writing one section: a draft from its own guidance, one self-critique round, the claim check with one fix
-round; and the compile-fix round that hands a section its LaTeX errors with the offending lines."""
+round; and the compile-fix round that hands a section its LaTeX errors with the offending lines.
+
+A small model writes each section once, briefly, and its reply is set as prose: it cannot act on a critique
+or a fix request, and each token costs it seconds on a CPU, so those rounds would only make the paper longer
+and later, and one stray `#` of its text would otherwise stop the build for good."""
 
 import json
 import re
+import unicodedata
 
 from aisci.errors import LLMContextError
 from aisci.llm import Gateway
@@ -22,10 +27,28 @@ SYSTEM = (
     "(lower, higher, improves) must agree with them."
 )
 SECTION_MAX_TOKENS = 4096
+SMALL_SECTION_TOKENS = 200  # a short paragraph: eight of them, the figures and the tables fill about 4 pages
 PROMPT_MARGIN_TOKENS = 700  # the system prompt, the task line and the critique request
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
 _FLOAT = re.compile(r"\\begin\{(table\*?|tabular\*?|figure\*?)\}.*?\\end\{\1\}", re.DOTALL)
 _GRAPHICS = re.compile(r"\\includegraphics(?:\[[^\]]*\])?\{[^}]*\}")
+_KEPT = re.compile(r"(~?\\(?:citep|citet|cite|ref|autoref|cref|Cref|eqref)\{[^{}\\]*\})")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_PROSE_ESCAPES = str.maketrans(
+    {
+        "&": r"\&",
+        "%": r"\%",
+        "$": r"\$",
+        "#": r"\#",
+        "_": r"\_\allowbreak{}",
+        "/": r"/\allowbreak{}",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\textasciitilde{}",
+        "^": r"\^{}",
+        "\\": r"\textbackslash{}",
+    }
+)
 _WRAPPER = re.compile(
     r"\\(?:section|begin\{abstract\}|end\{abstract\}|begin\{document\}|end\{document\})\*?"
     r"(?:\{[^}]*\})?"
@@ -42,6 +65,18 @@ def clean(reply: str) -> tuple[str, int]:
     text, floats = _FLOAT.subn("", text)
     text = _GRAPHICS.sub("", text)
     return text.strip(), floats
+
+
+def as_prose(text: str) -> str:
+    """A small model's section as plain prose that always compiles: LaTeX's special characters escaped except
+    in its \\cite and \\ref commands, ASCII only, long names breakable, cut after its last whole sentence
+    (its reply stops at the token cap, often mid-sentence)."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = _CONTROL.sub("", text).rstrip()
+    if not text.endswith((".", "!", "?")) and (end := max(text.rfind(". "), text.rfind(".\n"))) > 0:
+        text = text[: end + 1]
+    parts = _KEPT.split(text)  # prose, command, prose, ...
+    return "".join(part if i % 2 else part.translate(_PROSE_ESCAPES) for i, part in enumerate(parts))
 
 
 def _figure_lines(context: PaperContext) -> str:
@@ -66,10 +101,10 @@ def _table_lines(context: PaperContext) -> str:
 class Budget:
     """Keeps a prompt within the model's context window: parts shrink, least needed first."""
 
-    def __init__(self, gateway: Gateway, role: str = "writing") -> None:
+    def __init__(self, gateway: Gateway, role: str = "writing", max_tokens: int = SECTION_MAX_TOKENS) -> None:
         self.gateway, self.role = gateway, role
         window = gateway.context_window(role)
-        self.max_tokens = min(SECTION_MAX_TOKENS, window // 8)
+        self.max_tokens = min(max_tokens, window // 8)
         self.tokens = window - 2 * self.max_tokens - PROMPT_MARGIN_TOKENS
 
     def shrink(self, prompt_tokens: int | None, window: int | None) -> None:
@@ -162,10 +197,16 @@ def _ask(
 
 
 def write_section(
-    gateway: Gateway, context: PaperContext, name: str, bib: Bibliography, done: dict[str, Section]
+    gateway: Gateway,
+    context: PaperContext,
+    name: str,
+    bib: Bibliography,
+    done: dict[str, Section],
+    small: bool = False,
 ) -> Section:
+    """The section's LaTeX body; `small` (a small model): the first draft, short, with no further round."""
     spec = SPECS[name]
-    budget = Budget(gateway)
+    budget = Budget(gateway, max_tokens=SMALL_SECTION_TOKENS if small else SECTION_MAX_TOKENS)
     ask = _ask(context, bib, done, name, budget)
     try:
         draft = gateway.complete("writing", ask, max_tokens=budget.max_tokens).text
@@ -173,21 +214,26 @@ def write_section(
         budget.shrink(exc.prompt_tokens, exc.window)
         ask = _ask(context, bib, done, name, budget)
         draft = gateway.complete("writing", ask, max_tokens=budget.max_tokens).text
-    critique = [
-        *ask,
-        {"role": "assistant", "content": draft},
-        {
-            "role": "user",
-            "content": f"Critique your {spec.title} draft: does it follow the guidance ({spec.guidance}) "
-            "Is every number in the facts and every comparison the right way round? Is anything repeated "
-            "from earlier sections, vague, or unsupported? Then reply with the improved section only.",
-        },
-    ]
-    reply = gateway.complete("writing", critique, max_tokens=budget.max_tokens).text
+    reply = draft
+    if not small:
+        critique = [
+            *ask,
+            {"role": "assistant", "content": draft},
+            {
+                "role": "user",
+                "content": f"Critique your {spec.title} draft: does it follow the guidance ({spec.guidance}) "
+                "Is every number in the facts and every comparison the right way round? Is anything "
+                "repeated from earlier sections, vague, or unsupported? Then reply with the improved section "
+                "only.",
+            },
+        ]
+        reply = gateway.complete("writing", critique, max_tokens=budget.max_tokens).text
     latex, tables = clean(reply)
+    if small:
+        latex = as_prose(latex)
     check = check_claims(latex, context.results, set(context.known_numbers))
     checked = check.checked
-    if check.mismatches:
+    if check.mismatches and not small:
         problems = "\n".join(f'- "{c.sentence}": {c.problem}' for c in check.mismatches)
         fix = [
             *ask,

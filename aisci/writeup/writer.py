@@ -113,6 +113,12 @@ class Writeup:
     def gateway(self) -> Gateway:
         return Gateway(self.settings, run_dir=self.context.idea_dir)
 
+    @property
+    def small(self) -> bool:
+        """A small writing model writes each section once, briefly, and gets no fix requests after a build:
+        it cannot act on them. aisci's own layout fixes still run."""
+        return self.settings.weak("writing")
+
     def progress(self, done: int, total: int, step: str) -> None:
         log.info("%s: %s (%d/%d)", self.context.idea_dir.name, step, done, total)
 
@@ -132,11 +138,11 @@ class Writeup:
         )
 
     def pick_metrics(self) -> list[str]:
-        """The metrics the writer adds to the main results table."""
-        return pick_main_metrics(self.gateway, self.context)
+        """The metrics the writer adds to the main results table; a small model adds none, it would guess."""
+        return [] if self.small else pick_main_metrics(self.gateway, self.context)
 
     def section(self, name: str, bib: Bibliography, done: dict[str, Section]) -> Section:
-        return write_section(self.gateway, self.context, name, bib, done)
+        return write_section(self.gateway, self.context, name, bib, done, small=self.small)
 
     def build_round(
         self, number: int, sections: dict[str, Section], bib: Bibliography, layout: Layout
@@ -161,6 +167,10 @@ class Writeup:
             if part := _part_of(problem, assembled.spans):
                 by_part.setdefault(part, []).append(problem)
         next_layout = self._fit_layout(layout, by_part, result)
+        if next_layout != layout:
+            record.next_layout = next_layout
+        if self.small:
+            return record, sections
         if number == 1:  # an unresolved key goes back to its section once, then it is dropped
             for name, keys in assembled.unresolved.items():
                 by_part.setdefault(name, []).append(_citation_problem(keys, bib))
@@ -176,8 +186,6 @@ class Writeup:
             if name in sections:
                 fixed[name] = fix_section(self.gateway, sections[name], problems, assembled.spans[name][0])
                 record.fixed_sections.append(name)
-        if next_layout != layout:
-            record.next_layout = next_layout
         return record, fixed
 
     def _fit_layout(self, layout: Layout, by_part: dict[str, list[Problem]], result: BuildResult) -> Layout:

@@ -51,6 +51,18 @@ class Config:
 SMOKE = Config(n_train=20_000, n_eval=2_000, train_steps=700, hidden_size=128, hidden_layers=2, log_every=50)
 
 
+def smoke_settings(settings: dict) -> dict:
+    """A run's settings at smoke size: each size the smoke run shrinks shrinks by the same ratio
+    (train_steps=10000 trains 700 steps), so a smoke run finishes in seconds whatever a run sets."""
+    full = Config()
+    return {
+        name: max(1, round(value * getattr(SMOKE, name) / getattr(full, name)))
+        if isinstance(value, int) and getattr(SMOKE, name) != getattr(full, name)
+        else value
+        for name, value in settings.items()
+    }
+
+
 # -----------------------------------------------------------------------------
 # data: every dataset is centred and scaled to about unit standard deviation
 
@@ -264,7 +276,8 @@ def main() -> None:
     smoke = os.environ.get("AISCI_SMOKE", "") not in ("", "0")
     cfg = SMOKE if smoke else Config()
     if args.params:
-        cfg = replace(cfg, **json.loads(Path(args.params).read_text()))
+        settings = json.loads(Path(args.params).read_text())
+        cfg = replace(cfg, **(smoke_settings(settings) if smoke else settings))
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if smoke:
         torch.set_num_threads(1)  # tiny ops: thread hand-offs cost more than they save, worst on a shared CPU
