@@ -4,6 +4,7 @@ the main results table; every metric stays in the appendix tables either way.
 Names that do not exist are dropped rather than sent back (a weak model would only guess again), and an
 unusable reply picks nothing: the paper never waits on this step."""
 
+import json
 import logging
 
 from aisci.errors import LLMResponseError
@@ -34,7 +35,7 @@ def pick_prompt(context: PaperContext, names: list[str]) -> str:
         lines.append(f"({len(names) - len(listed)} more not listed)")
     primary = ", ".join(results.main_metrics()) or "(none)"
     return (
-        f"Paper: {context.title}\nIdea: {context.idea.get('hypothesis') or context.idea.get('title', '')}\n"
+        f"Paper: {context.title}\nIdea: {json.dumps(context.idea)[:2000]}\n"
         f"The main results table already shows: {primary}.\n"
         f"Other measured metrics:\n" + "\n".join(lines) + "\n\n"
         f"Pick the metrics for the main results table: at most {MAX_PICKS} of the other metrics above that "
@@ -65,5 +66,5 @@ def pick_main_metrics(gateway: Gateway, context: PaperContext) -> list[str]:
     chosen = reply.get("metrics", []) if isinstance(reply, dict) else []
     picked = list(dict.fromkeys(m for m in chosen if isinstance(m, str) and m in names))[:MAX_PICKS]
     if len(picked) < len(chosen):
-        log.warning("%s: the writer named metrics that do not exist: %s", context.idea_dir.name, chosen)
+        log.warning("%s: of the metrics the writer named, %s were kept", context.idea_dir.name, picked)
     return picked
