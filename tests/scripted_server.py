@@ -10,6 +10,7 @@ A script is a list of rules, tried in order; the first that matches the request 
     {"raw": "not json", "times": 1}            a malformed body with status 200
     {"usage": [1000, 500], "reply": "..."}     the token counts to report
     {"delay_s": 0.2, "reply": "..."}           answered after a delay, like a model that takes its time
+    {"finish_reason": "length", "reply": "..."}   a reply cut off at its token limit (default "stop")
 
 `times` limits how often a rule answers (default: always). A request no rule answers gets a 500 that names it.
 """
@@ -51,7 +52,8 @@ class ScriptedServer(LoopbackServer):
         if "raw" in rule:
             return 200, rule["raw"], {}
         prompt, completion = rule.get("usage", [len(json.dumps(body)) // 4, len(rule["reply"]) // 4])
-        return 200, _completion(body.get("model", "scripted"), rule["reply"], prompt, completion), {}
+        finish = rule.get("finish_reason", "stop")
+        return 200, _completion(body.get("model", "scripted"), rule["reply"], prompt, completion, finish), {}
 
     def _pick(self, body: dict[str, Any], role: str | None) -> dict[str, Any] | None:
         text = json.dumps(body.get("messages", []))
@@ -69,13 +71,17 @@ class ScriptedServer(LoopbackServer):
         return None
 
 
-def _completion(model: str, text: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+def _completion(
+    model: str, text: str, prompt_tokens: int, completion_tokens: int, finish_reason: str
+) -> dict[str, Any]:
     return {
         "id": "chatcmpl-scripted",
         "object": "chat.completion",
         "created": 0,
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
+        ],
         "usage": {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,

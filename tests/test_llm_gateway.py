@@ -16,9 +16,10 @@ from aisci.errors import (
     LLMRequestError,
     LLMResponseError,
 )
-from aisci.llm import Gateway
+from aisci.llm import Gateway, local, structured
 from aisci.llm.provider import Failure, Reply
 from aisci.llm.structured import schema_of
+from aisci.review.form import Reflection, ReviewForm
 from aisci.settings import LLMOptions, RoleModels, Settings
 
 
@@ -76,6 +77,18 @@ def test_reply_still_invalid_after_repair_keeps_the_raw_text(scripted, scripted_
     assert caught.value.raw == "I cannot answer in JSON, sorry."
     assert "Verdict" in caught.value.message
     assert len(scripted.requests) == 2
+
+
+def test_a_reply_cut_off_at_its_limit_says_so(scripted, scripted_settings, tmp_path):
+    """The reason an unclosed JSON object is invalid reaches the model's repair request and the user."""
+    scripted.add(
+        {"reply": '{"decision": "novel", "score": 7, "reasons": ["1,1,1,1', "finish_reason": "length"}
+    )
+    with pytest.raises(LLMResponseError) as caught:
+        Gateway(scripted_settings, tmp_path).complete_json("review", USER, Verdict, max_tokens=50)
+    assert "stopped at its token limit before the JSON closed" in caught.value.message
+    assert "stopped at its token limit" in scripted.requests[1]["body"]["messages"][-1]["content"]
+    assert [line.get("cut_off") for line in lines(tmp_path)] == [True, True]
 
 
 @pytest.mark.parametrize("status", [429, 503])
@@ -326,6 +339,31 @@ def test_local_schemas_cap_every_string_and_list():
     capped = schema_of(Long, max_string=200, max_items=3)["properties"]
     assert capped["summary"]["maxLength"] == 200  # a looser bound is tightened
     assert capped["points"]["maxItems"] == 4  # never below the minimum: the grammar must stay satisfiable
+
+
+def test_the_longest_reply_a_local_schema_allows_fits_its_token_limit():
+    """A 135M model under a grammar may fill every string to its cap with digits, a token each; its reply must
+    still close before the limit. Review forms are the largest: 13 strings, and the reflection wraps one."""
+    for model in (Verdict, ReviewForm, Reflection):
+        for max_tokens in (1024, 4096):
+            schema = local.reply_schema(model, max_tokens)
+            assert structured.longest(schema) <= local.reply_tokens(max_tokens) * local.REPLY_CHARS_PER_TOKEN
+    caps = {
+        f["maxLength"]
+        for f in local.reply_schema(ReviewForm, 4096)["properties"].values()
+        if "maxLength" in f
+    }
+    assert min(caps) >= 60  # room left to say something
+    assert (
+        local.reply_schema(Verdict, 4096)["properties"]["reasons"]["items"]["maxLength"] == local.MAX_STRING
+    )
+
+
+def test_the_longest_compact_json_is_counted_exactly():
+    schema = schema_of(Verdict, max_string=10, max_items=2)
+    longest_value = {"decision": "d" * 10, "score": -(10**18), "reasons": ["r" * 10] * 2}
+    assert structured.longest(schema) >= len(json.dumps(longest_value, separators=(",", ":")))
+    assert structured.longest(schema_of(Verdict)) == float("inf")
 
 
 @pytest.mark.local_model

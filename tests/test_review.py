@@ -14,6 +14,7 @@ from review_fixtures import form, reflection, reply
 
 from aisci.errors import ConfigError, LLMResponseError
 from aisci.llm import Gateway
+from aisci.llm import local as local_model
 from aisci.llm.structured import schema_of
 from aisci.review import (
     MemberReview,
@@ -35,6 +36,7 @@ from aisci.review import (
 from aisci.review.form import CONFIDENCE_SCALE, OVERALL_SCALE, SUB_SCALE, Reflection, scale_text
 from aisci.review.improve import improve
 from aisci.review.paper import clean_text
+from aisci.review.reviewer import REPLY_TOKENS
 from aisci.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -272,8 +274,10 @@ def test_a_pdf_table_reaches_the_model_as_rows(tmp_path):
 
 @pytest.mark.parametrize("local", [False, True], ids=["hosted", "local-bounds"])
 def test_the_rubric_and_the_schema_come_from_one_definition(local):
-    bounds = (240, 3) if local else (None, None)
-    form, reflection = schema_of(ReviewForm, *bounds), schema_of(Reflection, *bounds)
+    if local:
+        form, reflection = (local_model.reply_schema(m, REPLY_TOKENS) for m in (ReviewForm, Reflection))
+    else:
+        form, reflection = schema_of(ReviewForm), schema_of(Reflection)
     guide = prompts.form_guide(form)
     fields = form["properties"]
     scales = {name: SUB_SCALE for name in prompts.SUB_SCORES} | {

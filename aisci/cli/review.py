@@ -92,7 +92,7 @@ def review(
     console.print(result.form.summary, markup=False)
     for title, points in (("Strengths", result.form.strengths), ("Weaknesses", result.form.weaknesses)):
         console.print(f"\n[bold]{title}[/]")
-        for point in points:
+        for point in points or ["(none given)"]:
             console.print(f"  - {point}", markup=False)
     table = Table("score", "ensemble mean")
     for name, value in result.scores.items():

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from aisci.errors import LLMError
 from aisci.llm.ledger import Ledger, Reservation
@@ -22,6 +22,7 @@ class Completion(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     latency_s: float = 0.0
+    cut_off: bool = Field(False, description="the reply stopped at its token limit")
 
 
 class RoleUsage(BaseModel):
@@ -95,6 +96,8 @@ class Accounting:
             "latency_s": round(time.monotonic() - started, 4),
             "attempts": attempts,
         }
+        if completion and completion.cut_off:
+            record["cut_off"] = True
         if error:
             record["error"] = error.message
             record["error_type"] = type(error).__name__

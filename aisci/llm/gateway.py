@@ -162,6 +162,7 @@ class Gateway:
             completion_tokens=reply.completion_tokens,
             cost_usd=reply.cost_usd,
             latency_s=time.monotonic() - started,
+            cut_off=reply.cut_off,
         )
         self.accounting.record(call, sent.completion, started, attempts)
         return sent.completion
@@ -224,8 +225,7 @@ class Gateway:
 
         One repair round, then LLMResponseError with the raw text."""
         target = self.target(role)
-        bounds = (local.MAX_STRING, local.MAX_ITEMS) if target.local else (None, None)
-        json_schema = structured.schema_of(schema, *bounds)
+        json_schema = self.reply_schema(role, schema, max_tokens)
         if self._schema_mode(target):
             fmt = structured.response_format(schema, json_schema)
         else:
@@ -235,7 +235,7 @@ class Gateway:
             role, messages, temperature=temperature, max_tokens=max_tokens, response_format=fmt
         )
         try:
-            return structured.parse(reply.text, schema)
+            return _parse(reply, schema)
         except ValueError as first:
             messages = [
                 *messages,
@@ -246,7 +246,7 @@ class Gateway:
             role, messages, temperature=temperature, max_tokens=max_tokens, response_format=fmt
         )
         try:
-            return structured.parse(reply.text, schema)
+            return _parse(reply, schema)
         except ValueError as second:
             name = structured.name_of(schema)
             raise LLMResponseError(
@@ -254,6 +254,13 @@ class Gateway:
                 raw=reply.text,
                 hint="the raw reply is in the transcript; a stronger model may help",
             ) from None
+
+    def reply_schema(self, role: Role, schema: type[BaseModel] | dict, max_tokens: int | None = None) -> dict:
+        """The JSON schema `complete_json` holds a reply to, for a prompt that states its limits: for the
+        embedded model every string and list is bounded so the longest valid reply fits its token limit."""
+        if self.target(role).local:
+            return local.reply_schema(schema, max_tokens)
+        return structured.schema_of(schema)
 
     def _schema_mode(self, target: Target) -> bool:
         mode = self.settings.llm.structured_output
@@ -275,3 +282,13 @@ class Gateway:
         """How long a call with all its retries can take; a reservation older than this is stale."""
         llm = self.settings.llm
         return (llm.timeout_s + MAX_BACKOFF_S) * (llm.max_retries + 1) + 60
+
+
+def _parse(reply: Completion, schema: type[BaseModel] | dict) -> Any:
+    """The validated reply; a reply cut off at its token limit says so, since that is why it is invalid."""
+    try:
+        return structured.parse(reply.text, schema)
+    except ValueError as exc:
+        if reply.cut_off:
+            raise ValueError(f"{exc}: the reply stopped at its token limit before the JSON closed") from None
+        raise

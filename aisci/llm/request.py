@@ -61,7 +61,7 @@ def build(
     params: dict[str, Any] = {"timeout": timeout_s}
     if target.local:
         params["api_base"] = local.base_url()
-        max_tokens = min(max_tokens or local.MAX_TOKENS, local.MAX_TOKENS)
+        max_tokens = local.reply_tokens(max_tokens)
     if target.endpoint:
         params["extra_headers"] = {"X-Aisci-Role": role}  # lets an endpoint we run tell the roles apart
     for name, value in (("temperature", temperature), ("max_tokens", max_tokens)):

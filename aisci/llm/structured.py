@@ -2,6 +2,7 @@
 
 import copy
 import json
+import math
 import re
 from typing import Any
 
@@ -13,6 +14,9 @@ _FENCED = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 Schema = type[BaseModel] | dict
 
 
+MIN_STRING = 16  # shortest cap `fit` gives a string: below it no field can say anything
+
+
 def schema_of(model: Schema, max_string: int | None = None, max_items: int | None = None) -> dict:
     """The JSON schema (of a pydantic model, or given as is); with bounds, every string and list is capped at
     them (tighter caps already there are kept). Small models under a grammar otherwise loop inside a string,
@@ -22,6 +26,44 @@ def schema_of(model: Schema, max_string: int | None = None, max_items: int | Non
     if max_string or max_items:
         _bound(schema, max_string, max_items)
     return schema
+
+
+def fit(model: Schema, max_string: int, max_items: int, max_chars: int) -> dict:
+    """`schema_of` with the string cap lowered until the longest valid reply has at most `max_chars`
+    characters. A token is at least one character, so under a grammar such a reply closes within as many
+    tokens: a small model that fills every string with digits (one token each) still ends its object."""
+    low, high = MIN_STRING, max_string
+    while low < high:
+        mid = (low + high + 1) // 2
+        if longest(schema_of(model, mid, max_items)) <= max_chars:
+            low = mid
+        else:
+            high = mid - 1
+    return schema_of(model, low, max_items)
+
+
+def longest(schema: dict) -> float:
+    """Characters in the longest compact JSON value the schema allows; inf where nothing bounds it."""
+    return _longest(schema, schema.get("$defs", {}))
+
+
+def _longest(node: dict, defs: dict) -> float:
+    if "$ref" in node:
+        return _longest(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+    for key in ("anyOf", "oneOf"):
+        if key in node:
+            return max(_longest(option, defs) for option in node[key])
+    if "enum" in node or "const" in node:
+        return max(len(json.dumps(value)) for value in node.get("enum", [node.get("const")]))
+    kind = node.get("type")
+    if kind == "object":
+        fields = node.get("properties", {})
+        return 1 + sum(len(json.dumps(name)) + 2 + _longest(field, defs) for name, field in fields.items())
+    if kind == "array":
+        return 1 + node.get("maxItems", math.inf) * (_longest(node.get("items", {}), defs) + 1)
+    if kind == "string":
+        return node.get("maxLength", math.inf) + 2
+    return {"integer": 20, "number": 24, "boolean": 5, "null": 4}.get(kind, math.inf)
 
 
 def _cap(node: dict, key: str, floor_key: str, cap: int | None) -> None:

@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 from aisci.errors import ConfigError, LLMResponseError
 from aisci.llm import Gateway
 from aisci.llm import local as local_model
-from aisci.llm.structured import schema_of
 from aisci.review import prompts
 from aisci.review.form import (
     SCORES,
@@ -80,10 +79,9 @@ class Reviewer:
         self.gateway = gateway
         self.config = config or ReviewConfig()
         self.local = gateway.target("review").local
-        # The schemas the gateway checks replies against (it caps strings and lists for the local model).
-        bounds = (local_model.MAX_STRING, local_model.MAX_ITEMS) if self.local else (None, None)
-        self.reflection_schema = schema_of(Reflection, *bounds)
-        self.guide = prompts.form_guide(schema_of(ReviewForm, *bounds))
+        # The prompt states the limits of the schemas the gateway holds replies to.
+        self.reflection_schema = gateway.reply_schema("review", Reflection, REPLY_TOKENS)
+        self.guide = prompts.form_guide(gateway.reply_schema("review", ReviewForm, REPLY_TOKENS))
         self.repairs = 0
 
     def context_tokens(self) -> int:
