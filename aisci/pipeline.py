@@ -30,6 +30,12 @@ class IdeaOptions(BaseModel):
         False, description="revise the paper once to answer its review, then review it again"
     )
     reproduce: bool = Field(False, description="re-run every completed run and report how many numbers agree")
+    budget_share: int = Field(
+        1,
+        ge=1,
+        description="ideas spending the sweep's budget at once (a sweep sets it): experiments sent to a GPU "
+        "host through storage take at most this share of what is left",
+    )
 
 
 class IdeaResult(BaseModel):

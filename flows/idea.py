@@ -47,7 +47,9 @@ def idea_flow(idea_dir: str, options: IdeaOptions = DEFAULTS) -> IdeaResult:
         print(f"{idea.name}: skipped ({novelty.verdict})")
         return IdeaResult(idea=idea.name, idea_dir=str(folder), status="skipped", verdict=novelty.verdict)
     try:
-        experiments = experiments_stage(str(folder), options.max_runs, options.max_attempts, options.gpus)
+        experiments = experiments_stage(
+            str(folder), options.max_runs, options.max_attempts, options.gpus, options.budget_share
+        )
     except ExperimentFailed:
         record_outcome(workspace, idea, experiment="failed")
         raise

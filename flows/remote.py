@@ -1,7 +1,9 @@
 """Sending an idea's experiments to the GPU work pool's deployment, and waiting for them to end."""
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -20,17 +22,23 @@ from prefect.states import Cancelled
 from aisci import storage
 from aisci.errors import ConfigError, ExperimentFailed
 from aisci.experiment.folder import SUMMARY_FILE, ExperimentSummary
-from aisci.settings import get_settings
+from aisci.llm import escrow
+from aisci.settings import Settings, get_settings
+
+T = TypeVar("T")
 
 POLL_S = 5.0
 RESTART_GRACE_S = 60  # how long a Crashed run may wait for the crash automation to schedule it again
 
 
-def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None):
+def remote_experiment(
+    idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None, budget_share: int = 1
+):
     """Run the experiment flow on the GPU pool's deployment and wait; None when there is none to use.
 
     A run whose worker died is Crashed and is started again by the server's crash automation (up to
-    `prefect.crash_restarts` times); it resumes from the idea folder where the dead one stopped."""
+    `prefect.crash_restarts` times); it resumes from the idea folder where the dead one stopped. Through
+    storage, the idea takes an escrow of its share of the budget along (`aisci.llm.escrow`)."""
     settings = get_settings()
     if not settings.prefect.api_url or not settings.prefect.work_pool:
         return None
@@ -41,19 +49,42 @@ def remote_experiment(idea_dir: str, max_runs: int, max_attempts: int, gpus: lis
         except ObjectNotFound:
             return None
     folder = Path(idea_dir).resolve()
-    if settings.storage_url:  # the GPU host finds the folder in storage, at the same place in its workspace
-        storage.push(settings, folder)
-        idea_dir = folder.relative_to(settings.workspace.expanduser().resolve()).as_posix()
-    parameters = {"idea_dir": idea_dir, "max_runs": max_runs, "max_attempts": max_attempts, "gpus": gpus}
-    running = _unfinished(deployment.id, idea_dir)  # a restarted idea joins the run its crashed self began
-    flow_run = wait_for_run(
-        running.id if running else run_deployment(name, parameters=parameters, timeout=0).id
-    )
     if settings.storage_url:
-        storage.pull(settings, folder)
+        flow_run = through_storage(
+            settings,
+            folder,
+            budget_share,
+            lambda relative: _run_remotely(deployment.id, name, relative, max_runs, max_attempts, gpus),
+        )
+    else:
+        flow_run = _run_remotely(deployment.id, name, idea_dir, max_runs, max_attempts, gpus)
     if not flow_run.state.is_completed():
         raise ExperimentFailed(f"{flow_run.name} ended {flow_run.state.name}: {flow_run.state.message}")
     return ExperimentSummary.model_validate_json((folder / SUMMARY_FILE).read_text())
+
+
+def through_storage(settings: Settings, folder: Path, budget_share: int, run: Callable[[str], T]) -> T:
+    """`run` the folder's stage on a host that finds it in storage, at the same place in its workspace
+    (`run` gets that relative path): pushed with an escrow of its share of the budget, pulled back after,
+    failed or not, and the escrow settled at what the stage spent."""
+    held = escrow.open_escrow(settings, folder, budget_share)
+    try:
+        storage.push(settings, folder)
+        result = run(folder.relative_to(settings.workspace.expanduser().resolve()).as_posix())
+    finally:
+        storage.pull(settings, folder)
+        if held:
+            spent = escrow.close_escrow(folder, held)
+            print(f"{folder.name}: its experiments spent ${spent:.4f} of the ${held.usd:.4f} sent along")
+    return result
+
+
+def _run_remotely(
+    deployment_id: UUID, name: str, idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None
+) -> FlowRun:
+    parameters = {"idea_dir": idea_dir, "max_runs": max_runs, "max_attempts": max_attempts, "gpus": gpus}
+    running = _unfinished(deployment_id, idea_dir)  # a restarted idea joins the run its crashed self began
+    return wait_for_run(running.id if running else run_deployment(name, parameters=parameters, timeout=0).id)
 
 
 def _unfinished(deployment_id: UUID, idea_dir: str) -> FlowRun | None:

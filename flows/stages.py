@@ -52,10 +52,10 @@ def novelty_stage(idea_dir: str, options: NoveltyOptions) -> NoveltyResult:
 
 @task(name="experiments", cache_policy=STAGE_CACHE, persist_result=True, **TRANSIENT_RETRIES)
 def experiments_stage(
-    idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None
+    idea_dir: str, max_runs: int, max_attempts: int, gpus: list[int] | None, budget_share: int = 1
 ) -> ExperimentSummary:
     """On the GPU work pool's experiment deployment when there is one, else as tasks of this flow run."""
-    remote = remote_experiment(idea_dir, max_runs, max_attempts, gpus)
+    remote = remote_experiment(idea_dir, max_runs, max_attempts, gpus, budget_share)
     return remote or experiments(idea_dir, max_runs, max_attempts, gpus)
 
 

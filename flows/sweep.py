@@ -89,7 +89,9 @@ def sweep_flow(template: str, options: SweepOptions = DEFAULTS, sweep_id: str | 
     slots = f"sweep-{sweep_id}"
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(slots, limit=options.parallel)
-    futures = [run_idea.submit(str(sweep_dir / name), options.idea, str(sweep_dir), slots) for name in chosen]
+    at_once = max(1, min(options.parallel, len(chosen)))
+    idea_options = options.idea.model_copy(update={"budget_share": at_once})
+    futures = [run_idea.submit(str(sweep_dir / name), idea_options, str(sweep_dir), slots) for name in chosen]
     outcomes: dict[str, IdeaOutcome] = {}
     summarize(sweep, chosen, outcomes, 0.0)
     for future in as_completed(futures):

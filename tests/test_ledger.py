@@ -97,6 +97,26 @@ def test_a_dead_process_reservation_counts_as_spent(tmp_path):
     assert time.monotonic() - started < 1
 
 
+def test_a_reservation_counted_as_stale_is_not_counted_again_when_settled(tmp_path):
+    ledger = Ledger(tmp_path)
+    outlived = ledger.reserve(0.5, budget=1.0, ttl_s=-1)  # already past its call's longest time
+    assert ledger.state().spent_usd == pytest.approx(0.5)
+    ledger.settle(outlived, 0.1)
+    assert ledger.state().spent_usd == pytest.approx(0.5)
+
+
+def test_a_hold_for_a_stage_elsewhere_is_the_idea_share_of_what_is_left(tmp_path):
+    ledger = Ledger(tmp_path)
+    ledger.settle(ledger.reserve(0.2, budget=1.0, idea="a"), 0.2)
+    first = ledger.hold_share(1.0, "b", 0.0, share=2, ttl_s=60)
+    assert first.usd == pytest.approx(0.4)  # half of the $0.80 left
+    assert ledger.hold_share(1.0, "c", 0.1, share=2, ttl_s=60).usd == pytest.approx(0.1)  # c's own cap
+    ledger.settle(first, 0.3)
+    assert ledger.state().spent_usd == pytest.approx(0.5)
+    with pytest.raises(BudgetExceeded, match=r"the run has spent \$0.5000 of its \$0.50 budget"):
+        ledger.hold_share(0.5, "d", 0.0, share=1, ttl_s=60)
+
+
 def test_a_sweep_without_a_ledger_starts_from_its_transcripts(tmp_path):
     sweep = make_sweep(tmp_path, ["a"])
     (sweep / "a" / "transcript.jsonl").write_text(json.dumps({"cost_usd": 0.25}) + "\n")

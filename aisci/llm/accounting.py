@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from aisci.errors import LLMError
+from aisci.errors import BudgetExceeded, LLMError
+from aisci.llm import escrow
 from aisci.llm.ledger import Ledger, Reservation
 from aisci.llm.request import Request
 from aisci.llm.transcript import TRANSCRIPT, Transcript
@@ -46,17 +47,32 @@ class Accounting:
     def __init__(self, settings: Settings, run_dir: Path | None) -> None:
         self.transcript = Transcript(run_dir / TRANSCRIPT, settings.secret_values()) if run_dir else None
         self.ledger, self.idea = Ledger.for_run(run_dir) if run_dir else (Ledger(None), None)
+        # A folder sent to a host without the sweep's ledger spends from the escrow held for it.
+        self.escrow = escrow.read(run_dir) if run_dir else None
+        if self.escrow:
+            self.ledger, self.idea = escrow.ledger_of(run_dir), None
         self.spent_usd = self.transcript.spent_usd() if self.transcript else 0.0
         self.usage: dict[str, RoleUsage] = {}
 
     def reserve(
         self, usd: float, budget_usd: float, idea_budget_usd: float, ttl_s: float
     ) -> Reservation | None:
-        """Hold a call's worst case against the caps; raises BudgetExceeded when it cannot fit. With no cap
-        there is nothing to hold (None), and no lock to take."""
+        """Hold a call's worst case against the caps (an escrow's, if the folder has one); raises
+        BudgetExceeded when it cannot fit. With no cap there is nothing to hold (None), and no lock."""
+        if self.escrow:
+            budget_usd, idea_budget_usd = self.escrow.usd, 0.0
         if not budget_usd and not (self.idea and idea_budget_usd):
             return None
-        return self.ledger.reserve(usd, budget_usd, self.idea, idea_budget_usd, ttl_s=ttl_s)
+        try:
+            return self.ledger.reserve(usd, budget_usd, self.idea, idea_budget_usd, ttl_s=ttl_s)
+        except BudgetExceeded as exc:
+            if not self.escrow:
+                raise
+            raise BudgetExceeded(
+                f"the share of the budget sent with this idea is spent: {exc.message}",
+                hint="everything so far is saved; the idea resumes with a higher AISCI_BUDGET_USD or "
+                "AISCI_IDEA_BUDGET_USD where it was sent from",
+            ) from None
 
     def settle(
         self, reservation: Reservation | None, completion: Completion | None, unanswered_usd: float = 0.0

@@ -28,6 +28,7 @@ from aisci.processes import alive
 log = logging.getLogger("aisci.llm")
 
 LEDGER = "ledger.json"
+Cap = tuple[str | None, float, str, str]  # scope (None: the sweep, else an idea), cap, its name, its setting
 POLL_S = 0.1
 
 
@@ -95,15 +96,11 @@ class Ledger:
         """Hold `usd` against both caps (0: no cap), waiting while other calls' reservations may still free
         enough. Raises BudgetExceeded once what is already settled leaves no room for this call."""
         reservation = Reservation(idea=idea, usd=usd, expires=time.time() + ttl_s)
-        caps = [(None, budget, "the run", "AISCI_BUDGET_USD")]
-        if idea is not None:
-            caps.append((idea, idea_budget, f"idea {idea}", "AISCI_IDEA_BUDGET_USD"))
+        caps = self._caps(budget, idea, idea_budget)
         while True:
             with self._locked() as state:
                 waiting = False
                 for scope, cap, name, variable in caps:
-                    if not cap:
-                        continue
                     spent, committed = state.committed(scope)
                     if spent + usd > cap:
                         raise BudgetExceeded(
@@ -117,6 +114,38 @@ class Ledger:
                     return reservation
             self._sleep(POLL_S)
 
+    def hold_share(
+        self, budget: float, idea: str | None, idea_budget: float, share: int, ttl_s: float
+    ) -> Reservation:
+        """Hold what a stage working elsewhere may spend: the idea's uncommitted budget, at most `1/share` of
+        the sweep's, waiting while other holds may still free some. Raises BudgetExceeded once what is
+        settled leaves nothing."""
+        while True:
+            with self._locked() as state:
+                rooms = []
+                for scope, cap, name, variable in self._caps(budget, idea, idea_budget):
+                    spent, committed = state.committed(scope)
+                    if spent >= cap:
+                        raise BudgetExceeded(
+                            f"{name} has spent ${spent:.4f} of its ${cap:.2f} budget",
+                            hint=f"everything so far is saved; resume with a higher {variable}",
+                        )
+                    rooms.append((cap - committed) / (share if scope is None else 1))
+                room = min(rooms, default=0.0)
+                if room > 0:
+                    reservation = Reservation(idea=idea, usd=room, expires=time.time() + ttl_s)
+                    state.reserved.append(reservation)
+                    return reservation
+            self._sleep(POLL_S)
+
+    @staticmethod
+    def _caps(budget: float, idea: str | None, idea_budget: float) -> list[Cap]:
+        """The caps a call is held to; a cap of 0 is none."""
+        caps = [(None, budget, "the run", "AISCI_BUDGET_USD")]
+        if idea is not None:
+            caps.append((idea, idea_budget, f"idea {idea}", "AISCI_IDEA_BUDGET_USD"))
+        return [cap for cap in caps if cap[1]]
+
     def add(self, idea: str | None, cost_usd: float) -> None:
         """Spend made with no cap to hold against. Only a ledger already on disk records it: without one, a
         capped run later rebuilds the ledger from the transcripts, which hold every call."""
@@ -126,10 +155,13 @@ class Ledger:
             state.add(idea, cost_usd)
 
     def settle(self, reservation: Reservation, cost_usd: float) -> None:
-        """Replace the reservation by what the call really cost."""
+        """Replace the reservation by what the call really cost. One no longer held was counted at its
+        worst case as stale (its process died, or it outlived its call), and that count stands."""
         with self._locked() as state:
-            state.reserved = [r for r in state.reserved if r.id != reservation.id]
-            state.add(reservation.idea, cost_usd)
+            held = [r for r in state.reserved if r.id != reservation.id]
+            if len(held) < len(state.reserved):
+                state.reserved = held
+                state.add(reservation.idea, cost_usd)
 
     @contextmanager
     def _locked(self) -> Iterator[LedgerState]:

@@ -4,6 +4,7 @@ the results (failed attempts included) back."""
 import json
 import os
 
+import pytest
 from toy_template import EXPERIMENT_RULES, make_toy_template
 
 from aisci import storage
@@ -45,3 +46,59 @@ def test_experiments_on_a_host_that_only_has_the_storage(
     assert (isolated / "gpu-host" / "sweep" / "tune-lr" / "run_1.py").is_file()
     assert json.loads((store / "sweep" / "tune-lr" / "run_1" / "final_info.json").read_text())["toy"]
     assert (store / "sweep" / "tune-lr" / "experiment.json").is_file()
+
+
+def test_an_idea_sent_through_storage_spends_only_the_share_it_took_along(
+    prefect_harness, scripted, isolated, aisci_env, scripted_env
+):
+    """The GPU host cannot lock the sweep's ledger, so the idea takes an escrow: at most its share of what the
+    sweep has left, whatever budget the GPU host itself is given. The coding model is priced (gpt-4o): a
+    call's worst case, its 16,384-token output limit, is about $0.17."""
+    from aisci.errors import BudgetExceeded
+    from aisci.llm import escrow
+    from aisci.llm.ledger import Ledger
+    from aisci.llm.transcript import Transcript
+    from flows.experiment import run_experiments
+    from flows.remote import through_storage
+
+    store, head, gpu_host = isolated / "store", isolated / "idea-host", isolated / "gpu-host"
+
+    def on_host(workspace, budget_usd):
+        scripted_env(workspace)
+        aisci_env(
+            AISCI_STORAGE_URL=f"file://{store}",
+            AISCI_MODELS__CODING="openai/gpt-4o",
+            AISCI_BUDGET_USD=budget_usd,
+        )
+        return get_settings()
+
+    folder = make_toy_template(on_host(head, 0.3).workspace / "sweep" / "tune-lr")
+    (folder / "idea.json").write_text(json.dumps({"Name": "tune-lr"}))
+    scripted.add(*EXPERIMENT_RULES)
+
+    def send(budget_usd):
+        """remote_experiment's way through storage, with the GPU host's flow run in this process."""
+        head_settings = on_host(head, budget_usd)
+
+        def on_gpu_host(idea_dir):
+            on_host(gpu_host, 100.0)
+            try:
+                return run_experiments(idea_dir, max_runs=2)
+            finally:
+                on_host(head, budget_usd)
+
+        return through_storage(head_settings, folder, 2, on_gpu_host)
+
+    with pytest.raises(BudgetExceeded, match="share of the budget sent with this idea is spent"):
+        send(0.3)  # half of $0.30 is below one call's worst case: nothing is sent
+    assert not [r for r in scripted.requests if "this is run 1" in json.dumps(r["body"])]
+    assert (folder / "run_0" / "final_info.json").is_file()  # the baseline came back
+    state = Ledger(folder.parent).state()
+    assert state.spent_usd == 0 and state.reserved == [] and not (folder / escrow.ESCROW).exists()
+
+    summary = send(1.0)  # a higher budget resumes: $0.50 goes along
+    assert summary.runs == [1]
+    spent = Transcript(folder / "transcript.jsonl", []).spent_usd()
+    state = Ledger(folder.parent).state()
+    assert 0 < spent == pytest.approx(state.spent_usd) and state.reserved == []
+    assert state.idea_spent_usd == {"tune-lr": pytest.approx(spent)}
