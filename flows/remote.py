@@ -20,7 +20,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled
 
 from aisci import storage
-from aisci.errors import ConfigError, ExperimentFailed
+from aisci.errors import BudgetExceeded, ConfigError, ExperimentFailed
 from aisci.experiment.folder import SUMMARY_FILE, ExperimentSummary
 from aisci.llm import escrow
 from aisci.settings import Settings, get_settings
@@ -59,7 +59,10 @@ def remote_experiment(
     else:
         flow_run = _run_remotely(deployment.id, name, idea_dir, max_runs, max_attempts, gpus)
     if not flow_run.state.is_completed():
-        raise ExperimentFailed(f"{flow_run.name} ended {flow_run.state.name}: {flow_run.state.message}")
+        ended = f"{flow_run.name} ended {flow_run.state.name}: {flow_run.state.message}"
+        if f"{BudgetExceeded.__name__}:" in (flow_run.state.message or ""):  # the idea stops, it did not fail
+            raise BudgetExceeded(ended, hint="everything so far is saved; resume with a higher budget")
+        raise ExperimentFailed(ended)
     return ExperimentSummary.model_validate_json((folder / SUMMARY_FILE).read_text())
 
 
