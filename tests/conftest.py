@@ -89,3 +89,21 @@ def scripted_env(aisci_env, scripted: ScriptedServer):
         )
 
     return set_env
+
+
+@pytest.fixture(scope="session")
+def smoke_baseline(tmp_path_factory: pytest.TempPathFactory):
+    """A template's smoke baseline, trained once per session for every test that reads it: (its record, the
+    workspace it is in). Readers copy the folder before changing anything in it."""
+    from aisci.template_baseline import run_baseline
+
+    made = {}
+
+    def get(name: str):
+        if name not in made:
+            workspace = tmp_path_factory.mktemp(f"smoke-{name}")
+            record = run_baseline(name, workspace, smoke=True, backend="local", timeout_s=300)
+            made[name] = (record, workspace)
+        return made[name]
+
+    return get

@@ -11,7 +11,7 @@ import pytest
 from aisci.experiment import snapshot
 from aisci.experiment.config import code_config, run_config
 from aisci.experiment.notes import measured_lines
-from aisci.template_baseline import baseline_dir, run_baseline
+from aisci.template_baseline import baseline_dir
 from aisci.templates import check, load_spec
 
 pytestmark = pytest.mark.filterwarnings("ignore::aisci.sandbox.local.LocalBackendWarning")
@@ -39,17 +39,14 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """A template's smoke baseline (its code and run_0), made once per module."""
-    made: dict[str, Path] = {}
+@pytest.fixture
+def smoke_run(smoke_baseline) -> Callable[[str], Path]:
+    """A template's smoke baseline folder: its code and run_0."""
 
     def get(name: str) -> Path:
-        if name not in made:
-            workspace = tmp_path_factory.mktemp(name)
-            assert run_baseline(name, workspace, smoke=True, backend="local", timeout_s=300).status == "ok"
-            made[name] = baseline_dir(workspace, name, smoke=True)
-        return made[name]
+        record, workspace = smoke_baseline(name)
+        assert record.status == "ok"
+        return baseline_dir(workspace, name, smoke=True)
 
     return get
 

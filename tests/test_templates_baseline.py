@@ -36,10 +36,10 @@ FIGURES = {
 
 
 @pytest.mark.parametrize("name", sorted(LEARNED))
-def test_smoke_baseline_of_each_template(name: str, tmp_path: Path) -> None:
-    record = run_baseline(name, tmp_path, smoke=True, backend="local", timeout_s=300)
+def test_smoke_baseline_of_each_template(name: str, smoke_baseline) -> None:
+    record, workspace = smoke_baseline(name)
 
-    dest = baseline_dir(tmp_path, name, smoke=True)
+    dest = baseline_dir(workspace, name, smoke=True)
     info = json.loads((dest / "run_0" / "final_info.json").read_text())
     assert final_info_problems(info) == []
     assert all(entry["smoke"] is True for entry in info.values())  # smoke results can never pass as full ones
@@ -54,7 +54,7 @@ def test_smoke_baseline_of_each_template(name: str, tmp_path: Path) -> None:
     saved = json.loads((dest / RECORD).read_text())
     assert saved["means"] == {group: entry["means"] for group, entry in info.items()}
     assert saved["hardware"]["cpu_count"] >= 1 and saved["experiment_s"] > 0 and saved["plot_s"] > 0
-    assert baseline_status(Path("templates") / name, tmp_path) == "smoke"
+    assert baseline_status(Path("templates") / name, workspace) == "smoke"
     assert not (Path(__file__).parents[1] / "templates" / name / "run_0").exists()  # templates stay untouched
 
 
