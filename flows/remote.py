@@ -14,7 +14,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled
@@ -59,11 +59,17 @@ def remote_experiment(
     else:
         flow_run = _run_remotely(deployment.id, name, idea_dir, max_runs, max_attempts, gpus)
     if not flow_run.state.is_completed():
-        ended = f"{flow_run.name} ended {flow_run.state.name}: {flow_run.state.message}"
-        if f"{BudgetExceeded.__name__}:" in (flow_run.state.message or ""):  # the idea stops, it did not fail
-            raise BudgetExceeded(ended, hint="everything so far is saved; resume with a higher budget")
-        raise ExperimentFailed(ended)
+        raise ended_error(flow_run.name, flow_run.state)
     return ExperimentSummary.model_validate_json((folder / SUMMARY_FILE).read_text())
+
+
+def ended_error(name: str, state: State) -> Exception:
+    """What a remote run that did not complete means here: one that ran out of budget stops the idea (a
+    higher budget resumes it), any other ending fails it. The state's message names the exception."""
+    ended = f"{name} ended {state.name}: {state.message}"
+    if f"{BudgetExceeded.__name__}:" in (state.message or ""):
+        return BudgetExceeded(ended, hint="everything so far is saved; resume with a higher budget")
+    return ExperimentFailed(ended)
 
 
 def through_storage(settings: Settings, folder: Path, budget_share: int, run: Callable[[str], T]) -> T:

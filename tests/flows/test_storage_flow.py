@@ -59,7 +59,7 @@ def test_an_idea_sent_through_storage_spends_only_the_share_it_took_along(
     from aisci.llm.ledger import Ledger
     from aisci.llm.transcript import Transcript
     from flows.experiment import run_experiments
-    from flows.remote import through_storage
+    from flows.remote import ended_error, through_storage
 
     store, head, gpu_host = isolated / "store", isolated / "idea-host", isolated / "gpu-host"
 
@@ -83,21 +83,23 @@ def test_an_idea_sent_through_storage_spends_only_the_share_it_took_along(
         def on_gpu_host(idea_dir):
             on_host(gpu_host, 100.0)
             try:
-                return run_experiments(idea_dir, max_runs=2)
+                return run_experiments(idea_dir, max_runs=2, return_state=True)
             finally:
                 on_host(head, budget_usd)
 
         return through_storage(head_settings, folder, 2, on_gpu_host)
 
-    with pytest.raises(BudgetExceeded, match="share of the budget sent with this idea is spent"):
-        send(0.3)  # half of $0.30 is below one call's worst case: nothing is sent
+    stopped = send(0.3)  # half of $0.30 is below one call's worst case: nothing is sent
+    error = ended_error("experiment", stopped)
+    assert isinstance(error, BudgetExceeded), error
+    assert "share of the budget sent with this idea is spent" in error.message
     assert not [r for r in scripted.requests if "this is run 1" in json.dumps(r["body"])]
     assert (folder / "run_0" / "final_info.json").is_file()  # the baseline came back
     state = Ledger(folder.parent).state()
     assert state.spent_usd == 0 and state.reserved == [] and not (folder / escrow.ESCROW).exists()
 
-    summary = send(1.0)  # a higher budget resumes: $0.50 goes along
-    assert summary.runs == [1]
+    finished = send(1.0)  # a higher budget resumes: $0.50 goes along
+    assert finished.is_completed() and finished.result().runs == [1]
     spent = Transcript(folder / "transcript.jsonl", []).spent_usd()
     state = Ledger(folder.parent).state()
     assert 0 < spent == pytest.approx(state.spent_usd) and state.reserved == []
