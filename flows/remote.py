@@ -77,13 +77,18 @@ def through_storage(settings: Settings, folder: Path, budget_share: int, run: Ca
     (`run` gets that relative path): pushed with an escrow of its share of the budget, pulled back after,
     failed or not, and the escrow settled at what the stage spent."""
     held = escrow.open_escrow(settings, folder, budget_share)
+    pushed = pulled = False
     try:
         storage.push(settings, folder)
-        result = run(folder.relative_to(settings.workspace.expanduser().resolve()).as_posix())
+        pushed = True
+        try:
+            result = run(folder.relative_to(settings.workspace.expanduser().resolve()).as_posix())
+        finally:
+            storage.pull(settings, folder)
+            pulled = True
     finally:
-        storage.pull(settings, folder)
-        if held:
-            spent = escrow.close_escrow(folder, held)
+        if held:  # a folder that went and never came back may have spent all it took along
+            spent = escrow.close_escrow(folder, held, all_of_it=pushed and not pulled)
             print(f"{folder.name}: its experiments spent ${spent:.4f} of the ${held.usd:.4f} sent along")
     return result
 

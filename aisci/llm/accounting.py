@@ -50,7 +50,7 @@ class Accounting:
         # A folder sent to a host without the sweep's ledger spends from the escrow held for it.
         self.escrow = escrow.read(run_dir) if run_dir else None
         if self.escrow:
-            self.ledger, self.idea = escrow.ledger_of(run_dir), None
+            self.ledger, self.idea = escrow.ledger_of(run_dir, self.escrow), None
         self.spent_usd = self.transcript.spent_usd() if self.transcript else 0.0
         self.usage: dict[str, RoleUsage] = {}
 

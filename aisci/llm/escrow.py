@@ -19,7 +19,7 @@ from aisci.llm.transcript import TRANSCRIPT, Transcript
 from aisci.settings import Settings
 
 ESCROW = "escrow.json"
-ESCROW_LEDGER = "escrow"  # the folder, inside the idea's, of the ledger its remote gateways share
+ESCROW_LEDGER = "escrow"  # the folder, inside the idea's, of the ledgers its remote gateways share
 HOLD_TTL_S = 7 * 24 * 3600.0  # the sending process waits on the stage, alive: only its death frees the hold
 
 
@@ -37,8 +37,10 @@ def read(idea_dir: Path) -> Escrow | None:
     return Escrow.model_validate_json(path.read_text()) if path.is_file() else None
 
 
-def ledger_of(idea_dir: Path) -> Ledger:
-    return Ledger(idea_dir / ESCROW_LEDGER)
+def ledger_of(idea_dir: Path, held: Escrow) -> Ledger:
+    """The ledger the folder's gateways spend from while it is away: one per escrow, so an earlier one's
+    spend, left in storage, never counts against a later one."""
+    return Ledger(idea_dir / ESCROW_LEDGER / held.reservation.id)
 
 
 def open_escrow(settings: Settings, idea_dir: Path, share: int = 1) -> Escrow | None:
@@ -58,9 +60,10 @@ def open_escrow(settings: Settings, idea_dir: Path, share: int = 1) -> Escrow | 
     return escrow
 
 
-def close_escrow(idea_dir: Path, escrow: Escrow) -> float:
-    """Settle the hold at what the stage spent (the transcript's growth) and remove it; that spend."""
-    spent = max(0.0, _spent(idea_dir) - escrow.spent_before_usd)
+def close_escrow(idea_dir: Path, escrow: Escrow, all_of_it: bool = False) -> float:
+    """Settle the hold at what the stage spent (the transcript's growth; `all_of_it` when the folder did
+    not come back, so nothing shows what it spent) and remove it; that spend."""
+    spent = escrow.usd if all_of_it else max(0.0, _spent(idea_dir) - escrow.spent_before_usd)
     Ledger.for_run(idea_dir)[0].settle(escrow.reservation, spent)
     (idea_dir / ESCROW).unlink(missing_ok=True)
     shutil.rmtree(idea_dir / ESCROW_LEDGER, ignore_errors=True)
