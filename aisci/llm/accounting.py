@@ -61,7 +61,7 @@ class Accounting:
         BudgetExceeded when it cannot fit. With no cap there is nothing to hold (None), and no lock."""
         if self.escrow:
             budget_usd, idea_budget_usd = self.escrow.usd, 0.0
-        if not budget_usd and not (self.idea and idea_budget_usd):
+        if not Ledger.caps(budget_usd, self.idea, idea_budget_usd):
             return None
         try:
             return self.ledger.reserve(usd, budget_usd, self.idea, idea_budget_usd, ttl_s=ttl_s)

@@ -47,14 +47,14 @@ def open_escrow(settings: Settings, idea_dir: Path, share: int = 1) -> Escrow | 
     """Hold the idea's share of the budget for a stage sent elsewhere; None when nothing is capped.
 
     An escrow already in the folder is kept: a restarted idea joins the stage its crashed self sent."""
-    ledger, idea = Ledger.for_run(idea_dir)
-    if not settings.budget_usd and not (idea and settings.idea_budget_usd):
-        return None
     escrow = read(idea_dir)
     if escrow is None:
+        ledger, idea = Ledger.for_run(idea_dir)
         reservation = ledger.hold_share(
             settings.budget_usd, idea, settings.idea_budget_usd, share, ttl_s=HOLD_TTL_S
         )
+        if reservation is None:
+            return None
         escrow = Escrow(reservation=reservation, spent_before_usd=_spent(idea_dir))
         write_atomic(idea_dir / ESCROW, escrow.model_dump_json(indent=1))
     return escrow

@@ -96,17 +96,15 @@ class Ledger:
         """Hold `usd` against both caps (0: no cap), waiting while other calls' reservations may still free
         enough. Raises BudgetExceeded once what is already settled leaves no room for this call."""
         reservation = Reservation(idea=idea, usd=usd, expires=time.time() + ttl_s)
-        caps = self._caps(budget, idea, idea_budget)
+        caps = self.caps(budget, idea, idea_budget)
         while True:
             with self._locked() as state:
                 waiting = False
                 for scope, cap, name, variable in caps:
                     spent, committed = state.committed(scope)
                     if spent + usd > cap:
-                        raise BudgetExceeded(
-                            f"{name} has spent ${spent:.4f} of its ${cap:.2f} budget; "
-                            f"the next call could cost up to ${usd:.4f}",
-                            hint=f"everything so far is saved; resume with a higher {variable}",
+                        raise _spent_out(
+                            name, spent, cap, variable, f"; the next call could cost up to ${usd:.4f}"
                         )
                     waiting = waiting or committed + usd > cap
                 if not waiting:
@@ -116,22 +114,22 @@ class Ledger:
 
     def hold_share(
         self, budget: float, idea: str | None, idea_budget: float, share: int, ttl_s: float
-    ) -> Reservation:
+    ) -> Reservation | None:
         """Hold what a stage working elsewhere may spend: the idea's uncommitted budget, at most `1/share` of
-        the sweep's, waiting while other holds may still free some. Raises BudgetExceeded once what is
-        settled leaves nothing."""
+        the sweep's, waiting while other holds may still free some; None when nothing is capped. Raises
+        BudgetExceeded once what is settled leaves nothing."""
+        caps = self.caps(budget, idea, idea_budget)
+        if not caps:
+            return None
         while True:
             with self._locked() as state:
                 rooms = []
-                for scope, cap, name, variable in self._caps(budget, idea, idea_budget):
+                for scope, cap, name, variable in caps:
                     spent, committed = state.committed(scope)
                     if spent >= cap:
-                        raise BudgetExceeded(
-                            f"{name} has spent ${spent:.4f} of its ${cap:.2f} budget",
-                            hint=f"everything so far is saved; resume with a higher {variable}",
-                        )
+                        raise _spent_out(name, spent, cap, variable)
                     rooms.append((cap - committed) / (share if scope is None else 1))
-                room = min(rooms, default=0.0)
+                room = min(rooms)
                 if room > 0:
                     reservation = Reservation(idea=idea, usd=room, expires=time.time() + ttl_s)
                     state.reserved.append(reservation)
@@ -139,7 +137,7 @@ class Ledger:
             self._sleep(POLL_S)
 
     @staticmethod
-    def _caps(budget: float, idea: str | None, idea_budget: float) -> list[Cap]:
+    def caps(budget: float, idea: str | None, idea_budget: float) -> list[Cap]:
         """The caps a call is held to; a cap of 0 is none."""
         caps = [(None, budget, "the run", "AISCI_BUDGET_USD")]
         if idea is not None:
@@ -193,6 +191,13 @@ class Ledger:
             if (child / TRANSCRIPT).is_file()
         }
         return LedgerState(spent_usd=spent_under(self.folder), idea_spent_usd=ideas)
+
+
+def _spent_out(name: str, spent: float, cap: float, variable: str, detail: str = "") -> BudgetExceeded:
+    return BudgetExceeded(
+        f"{name} has spent ${spent:.4f} of its ${cap:.2f} budget{detail}",
+        hint=f"everything so far is saved; resume with a higher {variable}",
+    )
 
 
 def _settle_stale(state: LedgerState) -> None:
