@@ -147,6 +147,19 @@ def test_a_small_models_prose_keeps_only_its_citations_and_references():
     )
 
 
+def test_a_small_models_run_of_digits_still_breaks_into_lines(tmp_path):
+    digits = "7.3347.9229.5181." + ".".join("1122344444555555566666" * 4)  # as the embedded model wrote it
+    (tmp_path / "t.tex").write_text(
+        "\\documentclass{article}\\begin{document}"
+        + as_prose(f"The results are {digits} and more.")
+        + "\\end{document}"
+    )
+    subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "t.tex"], cwd=tmp_path, check=True, capture_output=True
+    )
+    assert "Overfull \\hbox" not in (tmp_path / "t.log").read_text()
+
+
 def test_our_table_running_off_the_page_is_narrowed_without_the_model(idea, scripted):
     spec = json.loads((idea / "template.json").read_text())
     for name in ("train_time", "steps_to_target"):

@@ -34,6 +34,8 @@ _FLOAT = re.compile(r"\\begin\{(table\*?|tabular\*?|figure\*?)\}.*?\\end\{\1\}",
 _GRAPHICS = re.compile(r"\\includegraphics(?:\[[^\]]*\])?\{[^}]*\}")
 _KEPT = re.compile(r"(~?\\(?:citep|citet|cite|ref|autoref|cref|Cref|eqref)\{[^{}\\]*\})")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LONG_RUN = re.compile(r"\S{24,}")  # longer than a line can take unbroken in a narrow column
+_BREAK = "\x00"  # marks a break point in a long run; stripped from the reply before, escaped after
 _PROSE_ESCAPES = str.maketrans(
     {
         "&": r"\&",
@@ -47,6 +49,7 @@ _PROSE_ESCAPES = str.maketrans(
         "~": r"\textasciitilde{}",
         "^": r"\^{}",
         "\\": r"\textbackslash{}",
+        _BREAK: r"\hspace{0pt plus 2em}",  # a break point the line around it can stretch to
     }
 )
 _WRAPPER = re.compile(
@@ -76,7 +79,14 @@ def as_prose(text: str) -> str:
     if not text.endswith((".", "!", "?")) and (end := max(text.rfind(". "), text.rfind(".\n"))) > 0:
         text = text[: end + 1]
     parts = _KEPT.split(text)  # prose, command, prose, ...
-    return "".join(part if i % 2 else part.translate(_PROSE_ESCAPES) for i, part in enumerate(parts))
+    return "".join(
+        part if i % 2 else _breakable(part).translate(_PROSE_ESCAPES) for i, part in enumerate(parts)
+    )
+
+
+def _breakable(prose: str) -> str:
+    """Long runs without a space (a small model's strings of digits) get a break point every 12 characters."""
+    return _LONG_RUN.sub(lambda m: _BREAK.join(re.findall(".{1,12}", m[0])), prose)
 
 
 def _figure_lines(context: PaperContext) -> str:
