@@ -115,11 +115,24 @@ def test_whole_writeup_repairs_latex_and_claims(idea, scripted):
     assert saved["ok"] is True and any("0.2222" in line for line in saved["warnings"])
 
 
+# As the embedded model wrote them: digits, one token each, in runs that have to break somewhere.
+EMBEDDED_ABSTRACT = (
+    "[SIDENY: 2020-05-08T08:32:03.3724649243468468-0.0000021112129516540276267-0.0000021112129516546640802]"
+)
+EMBEDDED_BACKGROUND = (
+    "SIDENY: 2020-05-08T0\\hspace{0pt plus 2em}8:32:03.\\hspace{0pt plus 2em}64924368\\hspace{0pt plus 2em}"
+    "9228\\textbackslash{}hspace\\{\\hspace{0pt plus 2em}0\n\n--- Table\n\nSIDENY: 2020-05-08T0\\hspace{0pt "
+    "plus 2em}8:32:03.4788\\hspace{0pt plus 2em}483\\hspace{0pt plus 2em}0pt plus 2em\\hspace{0pt plus 2em}"
+    "9228\\hspace{0pt plus 2em}0."
+)
+
+
 def test_a_small_model_writes_each_section_once_briefly_and_is_asked_no_fixes(idea, scripted, aisci_env):
     aisci_env(AISCI_LLM__WEAK_MODELS='["openai/scripted"]')
     stubborn = "Overall, Run 1 reaches a loss of 0.2222, a clear gain."
     stray = "## Method\nOur runs_x & $y$ in % use \\textbf{z}, a café as \\citet{nichol2021improved} do. An"
-    drafts = {**SECTION_TEXT, "Method": stray, "Conclusion": stubborn}
+    drafts = {**SECTION_TEXT, "Abstract": EMBEDDED_ABSTRACT, "Background": EMBEDDED_BACKGROUND}
+    drafts |= {"Method": stray, "Conclusion": stubborn}
     scripted.add(
         *({"contains": f"Write the {title} section", "reply": text} for title, text in drafts.items()),
         *script(),
@@ -133,11 +146,15 @@ def test_a_small_model_writes_each_section_once_briefly_and_is_asked_no_fixes(id
     for request in ("Critique your", "These statements disagree", "section below has problems"):
         assert not any(request in json.dumps(body) for body in sent)
     assert len(report.rounds) == 1 and report.ok  # built right the first time: nothing left to change
-    assert [c.sentence for c in report.claims_remaining] == [stubborn]  # checked, reported, not argued
+    reported = [c.sentence for c in report.claims_remaining]  # checked, reported, not argued
+    assert reported[0] == EMBEDDED_ABSTRACT and reported[-1] == stubborn  # as written, its numbers whole
     assert report.unresolved_citations == ["fake2099missing"]  # dropped at once, never handed back
     text = pdf_text(idea / "paper.pdf")  # its text set as prose, cut after its last whole sentence
     assert "## Method Our runs_x & $y$ in % use \\textbf{z}, a cafe as Nichol and Dhariwal [2021] do." in text
     assert "do. An" not in text
+    shown = [m["content"] for body in sections for m in body["messages"]]
+    assert "2020-05-08T08:32:03.3724649243468468" in shown[-1]  # the sections so far, as it wrote them
+    assert not any("\\hspace{0pt plus 2em}" in content for content in shown)  # not the breaks set in them
 
 
 def test_a_small_models_prose_keeps_only_its_citations_and_references():

@@ -26,6 +26,7 @@ NEEDED_PACKAGES = ("graphicx", "booktabs", "natbib", "amsmath", "longtable", "mu
 # and any reader copying text see "efficient", not "ecient". (T1-encoded text also needs outline fonts:
 # scripts/setup.sh installs cm-super, without which pdflatex embeds bitmaps that carry no text.)
 TO_UNICODE = "\\input{glyphtounicode}\n\\pdfgentounicode=1\n"
+LOOSE_LINES = "\\setlength{\\emergencystretch}{3em}\n"  # a paragraph without good breaks sets looser lines
 CMAP = "\\RequirePackage{cmap}\n"  # before fontenc: bitmap fonts get a text map too
 PAPER = "paper.tex"
 BIB = "paper.bib"  # the template's references.bib stays untouched, so a second writeup starts from it again
@@ -179,6 +180,8 @@ def load_context(
             preamble += f"\\usepackage{{{package}}}\n"
     if "pdfgentounicode" not in preamble:
         preamble += TO_UNICODE
+    if "emergencystretch" not in preamble:  # rather than run one line into the margin
+        preamble += LOOSE_LINES
     if not re.search(r"\\(?:RequirePackage|usepackage)(\[[^\]]*\])?\{cmap\}", preamble):
         preamble = CMAP + preamble
     bib = tex.parent / "references.bib" if tex else None

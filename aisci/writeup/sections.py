@@ -13,7 +13,7 @@ from aisci.errors import LLMContextError
 from aisci.llm import Gateway
 from aisci.writeup.build import Problem
 from aisci.writeup.citations import Bibliography
-from aisci.writeup.claims import check_claims
+from aisci.writeup.claims import ClaimCheck, check_claims
 from aisci.writeup.paper import SPECS, PaperContext, Section, setup_facts
 from aisci.writeup.results import TableLayout, facts, main_tables
 
@@ -36,20 +36,23 @@ _KEPT = re.compile(r"(~?\\(?:citep|citet|cite|ref|autoref|cref|Cref|eqref)\{[^{}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _LONG_RUN = re.compile(r"\S{24,}")  # longer than a line can take unbroken in a narrow column
 _BREAK = "\x00"  # marks a break point in a long run; stripped from the reply before, escaped after
+_BREAK_POINT = r"\hspace{0pt plus 2em}"  # a break point the line around it can stretch to
+_ALLOW_BREAK = r"\allowbreak{}"
+_OUR_BREAKS = re.compile(f"{re.escape(_BREAK_POINT)}|{re.escape(_ALLOW_BREAK)}")
 _PROSE_ESCAPES = str.maketrans(
     {
         "&": r"\&",
         "%": r"\%",
         "$": r"\$",
         "#": r"\#",
-        "_": r"\_\allowbreak{}",
-        "/": r"/\allowbreak{}",
+        "_": r"\_" + _ALLOW_BREAK,
+        "/": "/" + _ALLOW_BREAK,
         "{": r"\{",
         "}": r"\}",
         "~": r"\textasciitilde{}",
         "^": r"\^{}",
         "\\": r"\textbackslash{}",
-        _BREAK: r"\hspace{0pt plus 2em}",  # a break point the line around it can stretch to
+        _BREAK: _BREAK_POINT,
     }
 )
 _WRAPPER = re.compile(
@@ -87,6 +90,18 @@ def as_prose(text: str) -> str:
 def _breakable(prose: str) -> str:
     """Long runs without a space (a small model's strings of digits) get a break point every 12 characters."""
     return _LONG_RUN.sub(lambda m: _BREAK.join(re.findall(".{1,12}", m[0])), prose)
+
+
+def as_written(latex: str) -> str:
+    """A section without the break points set into its prose: shown to a small model again, they would be
+    copied as text, and each section would carry more of them than the one before."""
+    return _OUR_BREAKS.sub("", latex)
+
+
+def claims_in(latex: str, context: PaperContext) -> ClaimCheck:
+    """A section's claims checked against the results, read as written: a break point set inside a number
+    would split it in two."""
+    return check_claims(as_written(latex), context.results, set(context.known_numbers))
 
 
 def _figure_lines(context: PaperContext) -> str:
@@ -153,9 +168,10 @@ def brief(
         "notes": [context.notes or "(none)", context.notes[:3000], context.notes[:800]],
         "refs": [bib.listing(), "\n".join(bib.listing().splitlines()[:15])],
         "written": [
-            "\n\n".join(f"--- {SPECS[n].title} ---\n{s.latex}" for n, s in done.items()),
+            "\n\n".join(f"--- {SPECS[n].title} ---\n{as_written(s.latex)}" for n, s in done.items()),
             "\n\n".join(
-                f"--- {SPECS[n].title} (start) ---\n{s.latex.split(chr(10) * 2)[0]}" for n, s in done.items()
+                f"--- {SPECS[n].title} (start) ---\n{as_written(s.latex).split(chr(10) * 2)[0]}"
+                for n, s in done.items()
             ),
             ", ".join(SPECS[n].title for n in done),
         ],
@@ -241,7 +257,7 @@ def write_section(
     latex, tables = clean(reply)
     if small:
         latex = as_prose(latex)
-    check = check_claims(latex, context.results, set(context.known_numbers))
+    check = claims_in(latex, context)
     checked = check.checked
     if check.mismatches and not small:
         problems = "\n".join(f'- "{c.sentence}": {c.problem}' for c in check.mismatches)
@@ -256,7 +272,7 @@ def write_section(
         ]
         latex, more = clean(gateway.complete("writing", fix, max_tokens=budget.max_tokens).text)
         tables += more
-        check = check_claims(latex, context.results, set(context.known_numbers))
+        check = claims_in(latex, context)
     return Section(
         name=name,
         latex=latex,

@@ -19,7 +19,7 @@ from aisci.llm import Gateway
 from aisci.settings import Settings
 from aisci.writeup.build import BLOCKING, BuildResult, Problem, build
 from aisci.writeup.citations import Bibliography, Search, gather_citations, novelty_papers, s2_search
-from aisci.writeup.claims import Claim, check_claims
+from aisci.writeup.claims import Claim
 from aisci.writeup.main_metrics import pick_main_metrics
 from aisci.writeup.paper import (
     MAIN_FIGURES_WHEN_LONG,
@@ -33,7 +33,7 @@ from aisci.writeup.paper import (
     load_context,
     write_sources,
 )
-from aisci.writeup.sections import fix_section, write_section
+from aisci.writeup.sections import claims_in, fix_section, write_section
 
 log = logging.getLogger("aisci.writeup")
 
@@ -207,11 +207,10 @@ class Writeup:
         """Check the final text's claims again, copy the PDF to the idea folder, write build_report.json."""
         context = self.context
         last = rounds[-1]
-        known = set(context.known_numbers)
         claims: list[Claim] = []
         checked = 0
         for section in sections.values():
-            check = check_claims(section.latex, context.results, known)
+            check = claims_in(section.latex, context)
             claims += check.mismatches
             checked += check.checked
         pdf = None
