@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from writeup_fixture import RUN_LABEL, finished_idea, script, search
+from writeup_fixture import RUN_LABEL, SECTION_TEXT, finished_idea, script, search
 
 from aisci.numbers import fmt_mean
 from aisci.settings import get_settings
@@ -59,6 +59,18 @@ def test_the_paper_embeds_every_figure_and_its_table_holds_the_measured_numbers(
     assert f"Run 1: {RUN_LABEL}" in text and "Efficient Training" in text
     assert "Test loss per group" in text  # the figure's caption is its description
     assert "steps to 98.8%" in text  # the template's column label
+    assert "References" in text and "Ho et al." in text
+
+
+def test_a_paper_that_cites_nothing_has_no_empty_references_heading(idea, scripted):
+    uncited = {title: re.sub(r"\s*\\cite[tp]\{[^}]*\}", "", text) for title, text in SECTION_TEXT.items()}
+    scripted.add(
+        *({"contains": f"Write the {t} section", "reply": text} for t, text in uncited.items()), *script()
+    )
+    report = write_paper(idea, get_settings(), WriteupOptions(fix_rounds=1), search=search)
+    assert report.ok, report.problems
+    text = " ".join(pdf_text(report.pdf).split())
+    assert "Diffusion models generate data" in text and "References" not in text
 
 
 def test_the_writer_sees_every_figure_setup_and_compact_facts(idea, scripted):

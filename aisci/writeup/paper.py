@@ -14,7 +14,7 @@ from aisci.experiment.notes import Notes, read_notes
 from aisci.reproduce import reproduction_sentence
 from aisci.templates import SPEC_FILE, load_spec
 from aisci.writeup.build import END_OF_TEXT_LABEL
-from aisci.writeup.citations import Bibliography, drop_unresolved
+from aisci.writeup.citations import Bibliography, cited_keys, drop_unresolved
 from aisci.writeup.claims import Claim
 from aisci.writeup.results import Results, TableLayout, appendix_tables, load_results, main_tables
 
@@ -366,15 +366,13 @@ def assemble(
                 parts.append((f"figure:{figure.label}", figure_latex(figure)))
         parts.append((name, body(name)))
     parts.append(("frame", "\\FloatBarrier"))  # the main text's tables and figures come before the references
-    if bib.mode == "offline":
+    cited = any(cited_keys(text) for name, text in parts if name != "frame")
+    if cited and bib.mode == "offline":
         parts.append(("frame", f"\\paragraph{{A note on the references.}} {_escape(OFFLINE_NOTE)}"))
-    parts.append(
-        (
-            "frame",
-            f"\\label{{{END_OF_TEXT_LABEL}}}\n\\bibliographystyle{{{context.bibliography_style}}}\n"
-            f"\\bibliography{{{BIB.removesuffix('.bib')}}}",
-        )
-    )
+    parts.append(("frame", f"\\label{{{END_OF_TEXT_LABEL}}}"))
+    if cited:  # a paper that cites nothing gets no empty References heading
+        style, file = context.bibliography_style, BIB.removesuffix(".bib")
+        parts.append(("frame", f"\\bibliographystyle{{{style}}}\n\\bibliography{{{file}}}"))
     appendix = appendix_tables(context.results, layout.tables)
     if appendix or later_figures or context.reproduction:
         parts.append(
