@@ -1,10 +1,16 @@
 """Gateway overhead against a bare litellm call (scripted server), and the embedded model's tokens/s.
 
-    .venv/bin/python bench/llm_gateway.py [--calls 200] [--skip-local]
+    .venv/bin/python bench/llm_gateway.py [--calls 1000] [--skip-local]
 
 Goal: median gateway/bare latency ratio <= 1.05. Both paths send the same request to the same loopback
 server, in shuffled order, so load on the machine affects them alike; the gateway's own code is also timed
 alone, with litellm answering from a recorded response.
+
+Calls are timed in blocks of consecutive calls down one path, as a pipeline makes them, and one at a time.
+litellm finishes logging each call on a background thread after it returns. The gateway's bookkeeping after
+the call (its transcript line, written before it returns so that no paid call goes unrecorded) waits for that
+thread, while a bare call's caller goes on and the logging overlaps its next request. The last line measures
+that wait.
 """
 
 import argparse
@@ -13,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -22,6 +29,7 @@ from scripted_server import ScriptedServer  # noqa: E402
 from aisci.llm import Gateway  # noqa: E402
 from aisci.settings import LLMOptions, RoleModels, Settings, load_env  # noqa: E402
 
+BLOCK = 10  # consecutive calls timed together
 MESSAGES = [
     {"role": "system", "content": "You are a careful ML researcher."},
     {"role": "user", "content": "Summarise the idea of denoising diffusion in two sentences."},
@@ -55,37 +63,74 @@ def overhead(calls: int) -> None:
         def through_capped() -> None:
             capped.complete("writing", MESSAGES)
 
-        for _ in range(10):  # warm up connections and litellm's caches
-            bare()
-            through_gateway()
-            through_capped()
-        timings: dict[str, list[float]] = {"bare": [], "gateway": [], "capped": []}
-        paths = [("bare", bare), ("gateway", through_gateway), ("capped", through_capped)]
-        for _ in range(calls):
-            random.shuffle(paths)  # neither path always follows the other
-            for name, call in paths:
-                started = time.perf_counter()
-                call()
-                timings[name].append(time.perf_counter() - started)
-        own_s = own_time(litellm, gateway, server.url)
-    bare_ms = statistics.median(timings["bare"]) * 1000
-    gateway_ms = statistics.median(timings["gateway"]) * 1000
-    capped_ms = statistics.median(timings["capped"]) * 1000
-    print(f"calls per path:            {calls}")
-    print(f"bare litellm median:       {bare_ms:.2f} ms")
-    print(f"gateway median:            {gateway_ms:.2f} ms (no budget: no ledger)")
+        paths = {"bare": bare, "gateway": through_gateway, "capped": through_capped}
+        timed(paths, 10, 1)  # warm up connections and litellm's caches
+        blocks = timed(paths, calls // BLOCK, BLOCK)
+        single = timed(paths, calls, 1)
+        after_s = after_reply(litellm, litellm.completion, gateway)
+        response = litellm.completion(
+            model="openai/scripted", messages=MESSAGES, api_base=server.url, api_key="none"
+        )
+        own_s = own_time(litellm, gateway, response)
+        after_own_s = after_reply(litellm, lambda **kwargs: response, gateway)
+    bare_ms, gateway_ms, capped_ms = (blocks[name] * 1000 for name in paths)
+    print(f"calls per path:            {calls} in blocks of {BLOCK}, then {calls} one at a time")
+    print(f"bare litellm median:       {bare_ms:.2f} ms a call")
+    print(f"gateway median:            {gateway_ms:.2f} ms a call (no budget: no ledger)")
     print(f"median ratio gateway/bare: {gateway_ms / bare_ms:.3f}  (goal <= 1.05)")
     print(
         f"with a budget:             {capped_ms:.2f} ms, ratio {capped_ms / bare_ms:.3f}; the ledger's "
         f"lock and two writes add {capped_ms - gateway_ms:.2f} ms a call"
     )
+    print(
+        f"calls timed one at a time: ratio {single['gateway'] / single['bare']:.3f} "
+        "(litellm's logging of a bare call lands on the next call timed)"
+    )
     share = own_s * 1000 / bare_ms
     print(f"gateway's own code:        {own_s * 1e6:.0f} us per call = {share:.2%} of a bare call")
+    print(
+        f"after litellm returns:     {after_s * 1e6:.0f} us a call, its own code {after_own_s * 1e6:.0f} us; "
+        "the rest waits for litellm's logging thread, which its first file write lets run"
+    )
 
 
-def own_time(litellm, gateway: Gateway, url: str, calls: int = 2000) -> float:
+def timed(paths: dict[str, Callable[[], None]], rounds: int, block: int) -> dict[str, float]:
+    """Median seconds a call for each path, timing `block` consecutive calls at a time, paths shuffled
+    each round so that neither always follows the other."""
+    per_call: dict[str, list[float]] = {name: [] for name in paths}
+    order = list(paths)
+    for _ in range(rounds):
+        random.shuffle(order)
+        for name in order:
+            started = time.perf_counter()
+            for _ in range(block):
+                paths[name]()
+            per_call[name].append((time.perf_counter() - started) / block)
+    return {name: statistics.median(times) for name, times in per_call.items()}
+
+
+def after_reply(litellm, completion: Callable[..., object], gateway: Gateway, calls: int = 300) -> float:
+    """Median seconds the gateway takes from litellm's return to its own, with `completion` answering."""
+    returned: list[float] = []
+
+    def marked(**kwargs):
+        response = completion(**kwargs)
+        returned.append(time.perf_counter())
+        return response
+
+    litellm.completion, saved = marked, litellm.completion
+    try:
+        after = []
+        for _ in range(calls):
+            gateway.complete("writing", MESSAGES)
+            after.append(time.perf_counter() - returned[-1])
+        return statistics.median(after)
+    finally:
+        litellm.completion = saved
+
+
+def own_time(litellm, gateway: Gateway, response: object, calls: int = 2000) -> float:
     """The gateway's own work per call, with litellm answering instantly from one recorded response."""
-    response = litellm.completion(model="openai/scripted", messages=MESSAGES, api_base=url, api_key="none")
     completion = litellm.completion
     litellm.completion = lambda **kwargs: response
     try:
@@ -117,7 +162,7 @@ def local_tokens_per_second() -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--skip-local", action="store_true")
     args = parser.parse_args()
     overhead(args.calls)
