@@ -19,7 +19,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -118,28 +119,31 @@ def after_reply(litellm, completion: Callable[..., object], gateway: Gateway, ca
         returned.append(time.perf_counter())
         return response
 
-    litellm.completion, saved = marked, litellm.completion
-    try:
-        after = []
+    after = []
+    with answering(litellm, marked):
         for _ in range(calls):
             gateway.complete("writing", MESSAGES)
             after.append(time.perf_counter() - returned[-1])
-        return statistics.median(after)
-    finally:
-        litellm.completion = saved
+    return statistics.median(after)
 
 
 def own_time(litellm, gateway: Gateway, response: object, calls: int = 2000) -> float:
     """The gateway's own work per call, with litellm answering instantly from one recorded response."""
-    completion = litellm.completion
-    litellm.completion = lambda **kwargs: response
-    try:
+    with answering(litellm, lambda **kwargs: response):
         started = time.perf_counter()
         for _ in range(calls):
             gateway.complete("writing", MESSAGES)
         return (time.perf_counter() - started) / calls
+
+
+@contextmanager
+def answering(litellm, completion: Callable[..., object]) -> Iterator[None]:
+    """litellm.completion replaced by `completion` for the gateway's calls inside the block."""
+    saved, litellm.completion = litellm.completion, completion
+    try:
+        yield
     finally:
-        litellm.completion = completion
+        litellm.completion = saved
 
 
 def local_tokens_per_second() -> None:

@@ -366,7 +366,7 @@ def assemble(
                 parts.append((f"figure:{figure.label}", figure_latex(figure)))
         parts.append((name, body(name)))
     parts.append(("frame", "\\FloatBarrier"))  # the main text's tables and figures come before the references
-    cited = any(cited_keys(text) for name, text in parts if name != "frame")
+    cited = any(cited_keys(text) for name, text in parts if name not in ("frame", "preamble"))
     if cited and bib.mode == "offline":
         parts.append(("frame", f"\\paragraph{{A note on the references.}} {_escape(OFFLINE_NOTE)}"))
     parts.append(("frame", f"\\label{{{END_OF_TEXT_LABEL}}}"))
