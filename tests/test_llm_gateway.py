@@ -244,7 +244,9 @@ def test_secrets_known_only_at_write_time_are_redacted(scripted, monkeypatch, tm
         storage_url="s3://aisci:storage-password-42@minio:9000/bucket",
     )
     gateway = Gateway(settings, tmp_path)
-    monkeypatch.setenv("LATE_PROVIDER_TOKEN", 'late-"quoted"-token-99')  # set after the gateway was built
+    scripted.add({"reply": "first", "times": 1})
+    gateway.complete("ideation", [{"role": "user", "content": "a first exchange, before the keys below"}])
+    monkeypatch.setenv("LATE_PROVIDER_TOKEN", 'late-"quoted"-token-99')  # set after a line was written
     monkeypatch.setenv("SOME_DATABASE_URL", "postgresql://u:db-password-77@db/aisci")
     scripted.add({"reply": 'echo late-"quoted"-token-99 and db-password-77'})
     gateway.complete("ideation", [{"role": "user", "content": "storage-password-42"}])

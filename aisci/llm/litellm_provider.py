@@ -1,6 +1,7 @@
 """The provider every run uses: litellm, the one module that imports it, with its price map, its
 tokenizers and its exceptions read into the gateway's terms."""
 
+import functools
 import json
 import logging
 import re
@@ -27,9 +28,10 @@ _WINDOW_NUMBERS = re.compile(
 )
 
 
+@functools.cache
 def _litellm():
     """Import litellm on first use: it is slow to import, and `load_env` must run first (no price map
-    fetched online, no `.env` loaded of litellm's own choosing)."""
+    fetched online, no `.env` loaded of litellm's own choosing). Once: every call asks for it."""
     load_env()
     import litellm
 

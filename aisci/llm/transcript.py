@@ -74,19 +74,31 @@ class Transcript:
         self.path = path
         self.secrets = secrets
         self._fd: int | None = None
+        self._environment: dict = {}
+        self._redacted: list[str] = []
 
     def append(self, record: dict[str, Any]) -> None:
         """One write of one whole line to an O_APPEND file: lines from concurrent writers never interleave.
 
         Secrets are looked up at each write: a key loaded after the transcript was opened is redacted too."""
         line = json.dumps(without_images(record), ensure_ascii=False, default=str)
-        for secret in secret_values(self.secrets):
+        for secret in self._secret_values():
             line = line.replace(secret, REDACTED)
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
             weakref.finalize(self, os.close, self._fd)
         os.write(self._fd, (line + "\n").encode("utf-8"))
+
+    def _secret_values(self) -> list[str]:
+        """`secret_values`, looked up again only when the environment changed since the last write.
+
+        Comparing the mapping behind `os.environ` (every assignment updates it) takes under a microsecond;
+        scanning every variable takes tens, on each call the gateway makes."""
+        if self._environment != os.environ._data:
+            self._environment = dict(os.environ._data)
+            self._redacted = secret_values(self.secrets)
+        return self._redacted
 
     def spent_usd(self) -> float:
         """What earlier exchanges of this run cost, so a resumed run keeps counting against its budget."""
