@@ -81,7 +81,7 @@ def overhead(calls: int) -> None:
     print(f"median ratio gateway/bare: {gateway_ms / bare_ms:.3f}  (goal <= 1.05)")
     print(
         f"with a budget:             {capped_ms:.2f} ms, ratio {capped_ms / bare_ms:.3f}; the ledger's "
-        f"lock and two writes add {capped_ms - gateway_ms:.2f} ms a call"
+        f"lock and two appends add {capped_ms - gateway_ms:.2f} ms a call"
     )
     print(
         f"calls timed one at a time: ratio {single['gateway'] / single['bare']:.3f} "

@@ -11,7 +11,7 @@ import pytest
 
 from aisci.errors import BudgetExceeded
 from aisci.llm import Gateway
-from aisci.llm.ledger import Ledger
+from aisci.llm.ledger import LEDGER, Ledger
 from aisci.settings import LLMOptions, RoleModels, Settings
 
 USER = [{"role": "user", "content": "Propose one experiment."}]
@@ -103,6 +103,28 @@ def test_a_reservation_counted_as_stale_is_not_counted_again_when_settled(tmp_pa
     assert ledger.state().spent_usd == pytest.approx(0.5)
     ledger.settle(outlived, 0.1)
     assert ledger.state().spent_usd == pytest.approx(0.5)
+
+
+def test_a_line_cut_short_by_a_dying_writer_costs_no_line_after_it(tmp_path):
+    ledger = Ledger(tmp_path)
+    ledger.settle(ledger.reserve(0.2, budget=1.0), 0.2)
+    with open(tmp_path / LEDGER, "ab") as journal:
+        journal.write(b'{"hold": {"id": "cut')  # its writer was killed here
+    other = Ledger(tmp_path)  # another process, appending next
+    held = other.reserve(0.3, budget=1.0)
+    for reader in (Ledger(tmp_path), ledger):
+        state = reader.state()
+        assert [r.id for r in state.reserved] == [held.id] and state.spent_usd == pytest.approx(0.2)
+
+
+def test_a_journal_replaced_under_a_reader_is_read_again_whole(tmp_path):
+    ledger = Ledger(tmp_path)
+    ledger.settle(ledger.reserve(0.2, budget=1.0), 0.2)
+    away = Ledger(tmp_path / "away")  # the same journal, as another host kept it
+    for cost in (0.05, 0.4):
+        away.settle(away.reserve(cost, budget=1.0), cost)
+    os.replace(tmp_path / "away" / LEDGER, tmp_path / LEDGER)  # as a copy pulled back from storage lands
+    assert ledger.state().spent_usd == pytest.approx(0.45)
 
 
 def test_a_hold_for_a_stage_elsewhere_is_the_idea_share_of_what_is_left(tmp_path):

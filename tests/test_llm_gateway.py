@@ -17,6 +17,7 @@ from aisci.errors import (
     LLMResponseError,
 )
 from aisci.llm import Gateway, local, structured
+from aisci.llm.ledger import LEDGER
 from aisci.llm.provider import Failure, Reply
 from aisci.llm.structured import schema_of
 from aisci.review.form import Reflection, ReviewForm
@@ -325,7 +326,7 @@ def test_without_a_budget_no_ledger_is_written(fake_settings, tmp_path):
         fake_settings, tmp_path, budget_usd=0.0, provider=FakeProvider([Reply("ok", cost_usd=0.2)])
     )
     gateway.complete("coding", USER)
-    assert not (tmp_path / "ledger.json").exists()
+    assert not (tmp_path / LEDGER).exists()
     capped = Gateway(fake_settings, tmp_path, budget_usd=0.25, provider=FakeProvider([], worst_case_usd=0.1))
     with pytest.raises(BudgetExceeded, match=r"spent \$0.2000 of its \$0.25 budget"):
         capped.complete("coding", USER)
