@@ -101,3 +101,22 @@ def test_the_ideation_prompt_shows_the_declared_parameters():
     assert '- beta_schedule: one of linear, quadratic, default "linear"' in template.parameters
     request = generation_request(template.task_description, "code", "", [], 1, 1, None, template.parameters)
     assert "parameter study" in request and "- lr: float in [1e-05, 0.01], default 0.0003: AdamW" in request
+
+
+def test_the_embedded_model_may_set_a_bounded_float_only_to_a_value_within_its_bounds():
+    """Its grammar bounds integers, not numbers: a float parameter reaches it as a choice of values."""
+    from aisci.experiment.runs import RunStep
+    from aisci.llm import local, structured
+
+    spec = load_spec(resolve("2d_diffusion"))
+    schema = local.reply_schema(step_schema(RunStep.model_json_schema(), spec, edits=False, done=False), 2048)
+    values = {
+        option["properties"]["name"]["enum"][0]: option["properties"]["value"]
+        for option in schema["properties"]["params"]["items"]["anyOf"]
+    }
+    lr = spec.parameters["lr"]
+    assert values["lr"]["enum"] == [1e-05, 3.2e-05, 0.0001, 0.00032, 0.001, 0.0032, 0.01]
+    assert all(lr.problem(value) is None for value in values["lr"]["enum"])
+    assert "enum" not in values["train_steps"]  # an integer's bounds the grammar keeps
+    reply = {"action": "run", "params": [{"name": "lr", "value": 0.00032}]}
+    assert structured.parse(json.dumps(reply), schema) == reply

@@ -19,6 +19,7 @@ CONTEXT_TOKENS = 8192
 MAX_STRING = 240
 MAX_ITEMS = 3
 MAX_TOKENS = 2048
+GRID_POINTS = 7  # the values a bounded number may take, across its range
 # The longest reply a schema may allow, in characters per token of the reply limit: the rest is room for the
 # whitespace a grammar lets the model put between fields.
 REPLY_CHARS_PER_TOKEN = 0.75
@@ -45,9 +46,42 @@ def reply_tokens(max_tokens: int | None) -> int:
 
 
 def reply_schema(schema: structured.Schema, max_tokens: int | None) -> dict:
-    """The schema a reply is held to: bounded so that its longest valid instance ends within the limit."""
+    """The schema a reply is held to: bounded so that its longest valid instance ends within the limit, and
+    each number with bounds a choice of values between them."""
     max_chars = int(reply_tokens(max_tokens) * REPLY_CHARS_PER_TOKEN)
-    return structured.fit(schema, MAX_STRING, MAX_ITEMS, max_chars)
+    fitted = structured.fit(schema, MAX_STRING, MAX_ITEMS, max_chars)
+    _grid_numbers(fitted)
+    return fitted
+
+
+def _grid_numbers(node: object) -> None:
+    """llama.cpp's grammar keeps an integer within its bounds but not a number: under it the model wrote a
+    learning rate of 0.54 where [1e-05, 0.01] was allowed. A bounded number becomes an enum the grammar does
+    enforce, `GRID_POINTS` values spread evenly across the range (on a log scale when it spans 100 times)."""
+    if isinstance(node, list):
+        for item in node:
+            _grid_numbers(item)
+        return
+    if not isinstance(node, dict):
+        return
+    low, high = node.get("minimum"), node.get("maximum")
+    if node.get("type") == "number" and "enum" not in node and low is not None and high is not None:
+        node["enum"] = grid(low, high)
+    for value in node.values():
+        _grid_numbers(value)
+
+
+def grid(low: float, high: float) -> list[float]:
+    """`GRID_POINTS` values from `low` to `high`, both included, each rounded to 2 significant digits."""
+    if high <= low:
+        return [low]
+    steps = GRID_POINTS - 1
+    if low > 0 and high / low >= 100:
+        points = [low * (high / low) ** (i / steps) for i in range(GRID_POINTS)]
+    else:
+        points = [low + (high - low) * i / steps for i in range(GRID_POINTS)]
+    rounded = {float(f"{p:.2g}") for p in points[1:-1]}
+    return sorted({low, high, *(p for p in rounded if low <= p <= high)})
 
 
 def base_url() -> str:
