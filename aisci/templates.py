@@ -80,7 +80,8 @@ class ParameterSpec(BaseModel):
         return None if self.min <= value <= self.max else f"is outside [{fmt(self.min)}, {fmt(self.max)}]"
 
     def json_schema(self) -> dict[str, Any]:
-        """The value's JSON schema: a model under a grammar then writes only allowed values."""
+        """The value's JSON schema: a model under a grammar then writes only allowed values (llama.cpp's
+        grammar does not bound a number: `local.reply_schema` makes it a choice of values)."""
         if self.type == "str":
             return {"type": "string", "enum": list(self.choices or [])}
         if self.type == "bool":

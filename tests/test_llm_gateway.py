@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 
 import pytest
 from fake_provider import FakeProvider
@@ -20,6 +21,7 @@ from aisci.llm import Gateway, local, structured
 from aisci.llm.ledger import LEDGER
 from aisci.llm.provider import Failure, Reply
 from aisci.llm.structured import schema_of
+from aisci.llm.transcript import Transcript
 from aisci.review.form import Reflection, ReviewForm
 from aisci.settings import LLMOptions, RoleModels, Settings
 
@@ -236,6 +238,14 @@ def test_no_secret_reaches_the_transcript(scripted, monkeypatch, tmp_path):
     text = (tmp_path / "transcript.jsonl").read_text()
     assert "endpoint-secret-abcdef" not in text and "sk-host-secret-0123456789" not in text
     assert text.count("[redacted]") == 2
+
+
+def test_the_settings_secrets_are_redacted_in_an_empty_environment(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        monkeypatch.delenv(name)
+    transcript = Transcript(tmp_path / "transcript.jsonl", ["settings-key-12345"])
+    transcript.append({"reply": "the key is settings-key-12345"})
+    assert "settings-key-12345" not in transcript.path.read_text()
 
 
 def test_secrets_known_only_at_write_time_are_redacted(scripted, monkeypatch, tmp_path):

@@ -74,7 +74,7 @@ class Transcript:
         self.path = path
         self.secrets = secrets
         self._fd: int | None = None
-        self._environment: dict = {}
+        self._environment: dict | None = None  # as of the last lookup of the secrets
         self._redacted: list[str] = []
 
     def append(self, record: dict[str, Any]) -> None:
